@@ -1,0 +1,15 @@
+import { defineConfig } from '@cozy-ts/kernel';
+
+/**
+ * The Raspberry Pi profile, and what `npm start` runs: embedded store and local files under ./storage, memory
+ * cluster ports, one process. Every value can be overridden by an environment variable (see README).
+ */
+export default defineConfig({
+  http: { host: '127.0.0.1', port: 8080 },
+  admin: { host: '127.0.0.1', port: 6060 },
+  storage: './storage',
+  store: { embedded: { path: './storage/db' } },
+  plugins: {
+    'cozy-ts-plugin-hello': {},
+  },
+});

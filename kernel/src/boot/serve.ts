@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import { ensureAdminPassphraseHash, adminPassphrasePaths } from '../auth/admin-passphrase.ts';
+import { buildAdminServer } from '../http/admin-server.ts';
+import type { ResolvedConfig } from './config.ts';
+import { createLogger, Kernel } from './kernel.ts';
+
+export interface Server {
+  kernel: Kernel;
+  admin: FastifyInstance;
+  /** The address the public server listens on, e.g. http://127.0.0.1:8080 */
+  url: string;
+  adminUrl: string;
+  /** Resolves once plugins have started (later than listen() when the store was down at boot). */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots and listens: the public server and the admin API. The public server listens before plugins start so a
+ * store that is down at boot yields 503s and a 502 /status instead of a process that never comes up.
+ */
+export async function serve(config: ResolvedConfig, opts: { env?: Record<string, string | undefined>; handleSignals?: boolean } = {}): Promise<Server> {
+  const log = createLogger(config.log.level);
+  const kernel = await Kernel.boot({ config, log, env: opts.env });
+  const { hash, generated } = await ensureAdminPassphraseHash(config.storage, config.admin.passphraseHash);
+  if (generated) {
+    log.warn({ file: adminPassphrasePaths(config.storage).credential }, 'generated an admin passphrase for the CLI; only its hash is used by the server');
+  }
+  const admin = await buildAdminServer({ log, instances: kernel.instances, passphraseHash: hash, describePlugins: () => kernel.describePlugins() });
+
+  const url = await kernel.app.listen({ host: config.http.host, port: config.http.port });
+  const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
+
+  const ready = (async () => {
+    await kernel.start();
+    if (config.defaultInstance && (await kernel.instances.count()) === 0) {
+      const inst = await kernel.instances.create({ domain: config.defaultInstance });
+      const link = `http://${inst.domain}/?registerToken=${inst.register_token}`;
+      log.info({ domain: inst.domain, onboarding: link }, 'created a first instance');
+      process.stdout.write(`\nYour instance is ready: open ${link} to choose your passphrase.\n\n`);
+    }
+  })();
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await admin.close().catch(() => undefined);
+      await kernel.stop();
+    })());
+
+  if (opts.handleSignals) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down');
+      // A second signal, or a stop that overruns every bound, ends the process anyway.
+      const hard = setTimeout(() => process.exit(1), config.shutdownTimeoutMs * 2 + 1000);
+      hard.unref();
+      close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  ready.catch((err: unknown) => {
+    log.fatal({ err }, 'start failed');
+  });
+  return { kernel, admin, url, adminUrl, ready, close };
+}

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { verifySecret } from '../auth/passphrase.ts';
+import { KernelErrors } from '../errors.ts';
+import { toInstanceInfo, type InstanceDoc } from '../instances/instance.ts';
+import type { CreateInstanceOptions, InstanceService, ModifyInstanceOptions } from '../instances/instance-service.ts';
+import { KERNEL_VERSION } from '../version.ts';
+import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
+
+export interface AdminServerOptions {
+  log: Logger;
+  instances: InstanceService;
+  passphraseHash: string;
+  describePlugins: () => unknown;
+}
+
+function instanceResource(doc: InstanceDoc) {
+  return { type: 'io.cozy.instances', id: doc.domain, attributes: toInstanceInfo(doc), meta: { rev: doc._rev } };
+}
+
+type Params = Record<string, unknown>;
+
+/** cozy-stack's admin API takes parameters in the query string (Domain, Locale, ...); a JSON body works too. */
+function params(req: FastifyRequest): Params {
+  const body = req.body && typeof req.body === 'object' ? (req.body as Params) : {};
+  return { ...(req.query as Params), ...body };
+}
+
+function str(p: Params, ...keys: string[]): string | undefined {
+  for (const k of keys) {
+    const v = p[k];
+    if (typeof v === 'string' && v !== '') return v;
+  }
+  return undefined;
+}
+
+function quota(p: Params): number | null | undefined {
+  const v = p.DiskQuota ?? p.disk_quota;
+  if (v === undefined || v === '') return undefined;
+  if (v === null || v === 0 || v === '0') return null;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw KernelErrors.badRequest('DiskQuota must be a number of bytes', { source: { parameter: 'DiskQuota' } });
+  return n;
+}
+
+function modifyOptions(p: Params): ModifyInstanceOptions {
+  const onboarded = p.OnboardingFinished ?? p.onboarding_finished;
+  return {
+    locale: str(p, 'Locale', 'locale'),
+    email: str(p, 'Email', 'email'),
+    publicName: str(p, 'PublicName', 'public_name'),
+    tz: str(p, 'Timezone', 'tz'),
+    diskQuota: quota(p),
+    onboardingFinished: onboarded === undefined ? undefined : onboarded === true || onboarded === 'true',
+  };
+}
+
+/**
+ * The admin API the CLI talks to, on its own port (bound to loopback by default) and behind HTTP Basic auth
+ * with the admin passphrase (any user name), as cozy-stack's.
+ */
+export async function buildAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: opts.log.child({ component: 'admin' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, forceCloseConnections: 'idle' });
+  setErrorFamily(app, jsonApiRenderer);
+  // scrypt is slow on purpose; remember good credentials briefly so CLI loops stay fast.
+  const verified = new Map<string, number>();
+  app.addHook('onRequest', async (req) => {
+    const auth = req.headers.authorization ?? '';
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(auth);
+    const challenge = { headers: { 'www-authenticate': 'Basic realm="cozy-admin"' } };
+    if (!m) throw KernelErrors.unauthorized('Admin passphrase required', challenge);
+    const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+    const password = decoded.slice(decoded.indexOf(':') + 1);
+    const digest = createHash('sha256').update(password).digest('hex');
+    const until = verified.get(digest);
+    if (until && until > Date.now()) return;
+    const ok = await verifySecret(password, opts.passphraseHash);
+    if (!ok) throw KernelErrors.forbidden('Invalid admin passphrase');
+    verified.set(digest, Date.now() + 5 * 60_000);
+    if (verified.size > 100) verified.delete(verified.keys().next().value as string);
+  });
+
+  app.get('/version', async () => ({ version: KERNEL_VERSION, runtime_version: process.version }));
+  app.get('/plugins', async () => ({ data: opts.describePlugins() }));
+  app.get('/instances', async () => {
+    const list = await opts.instances.list();
+    return { data: list.map(instanceResource), meta: { count: list.length } };
+  });
+  app.get('/instances/count', async () => ({ count: await opts.instances.count() }));
+  app.post('/instances', async (req, reply) => {
+    const p = params(req);
+    const domain = str(p, 'Domain', 'domain');
+    if (!domain) throw KernelErrors.badRequest('Missing Domain', { source: { parameter: 'Domain' } });
+    const q = quota(p);
+    const create: CreateInstanceOptions = {
+      domain,
+      locale: str(p, 'Locale', 'locale'),
+      email: str(p, 'Email', 'email'),
+      publicName: str(p, 'PublicName', 'public_name'),
+      tz: str(p, 'Timezone', 'tz'),
+      diskQuota: q ?? undefined,
+      passphrase: str(p, 'Passphrase', 'passphrase'),
+    };
+    const doc = await opts.instances.create(create);
+    return reply.status(201).send({ data: instanceResource(doc) });
+  });
+  app.get<{ Params: { domain: string } }>('/instances/:domain', async (req) => ({
+    data: instanceResource(await opts.instances.get(req.params.domain)),
+  }));
+  app.patch<{ Params: { domain: string } }>('/instances/:domain', async (req) => ({
+    data: instanceResource(await opts.instances.modify(req.params.domain, modifyOptions(params(req)))),
+  }));
+  app.delete<{ Params: { domain: string } }>('/instances/:domain', async (req, reply) => {
+    await opts.instances.destroy(req.params.domain);
+    return reply.status(204).send();
+  });
+  return app;
+}

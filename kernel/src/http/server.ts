@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { InstanceService } from '../instances/instance-service.ts';
+import type { CozyPlugin, PluginContext } from '../plugin-api.ts';
+import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
+import { instanceResolution } from './instance-resolution.ts';
+import { statusRoutes, type HealthCheck } from './status-routes.ts';
+
+export interface MountedPlugin {
+  plugin: CozyPlugin<Record<string, unknown>>;
+  ctx: PluginContext<Record<string, unknown>>;
+}
+
+export interface HttpServerOptions {
+  log: Logger;
+  bodyLimit: number;
+  trustProxy: boolean;
+  instances: InstanceService;
+  plugins: MountedPlugin[];
+  healthChecks: () => HealthCheck[];
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the public HTTP server: kernel infrastructure first, then each plugin's routes under its prefix. */
+export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.log as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit,
+    trustProxy: opts.trustProxy,
+    // A client-sent id is kept when it is sane, so logs join up across a reverse proxy.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    maxParamLength: 1000,
+    forceCloseConnections: 'idle',
+  });
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  setErrorFamily(app, jsonApiRenderer);
+  await app.register(instanceResolution, { instances: opts.instances });
+  await app.register(statusRoutes, { checks: opts.healthChecks });
+
+  for (const { plugin, ctx } of opts.plugins) {
+    if (plugin.rootRoutes) {
+      const rootRoutes = plugin.rootRoutes;
+      await app.register(async (scoped) => rootRoutes(scoped, { ctx }));
+    }
+    if (plugin.routes && plugin.manifest.prefix) {
+      await app.register(plugin.routes, { prefix: plugin.manifest.prefix, ctx });
+    }
+  }
+  return app;
+}

@@ -1,0 +1,23 @@
+/**
+ * @cozy-ts/kernel: everything a plugin may use. The kernel's semver is this module's semver.
+ */
+import 'reflect-metadata';
+
+export { definePlugin } from './plugin-api.ts';
+export type { CozyPlugin, PluginContext, PluginHealth, PluginManifest, Requirement, RouteOptions, HealthStatus } from './plugin-api.ts';
+export { defineCapability, type Capability } from './capabilities/capability.ts';
+export { STORE, CLUSTER, INSTANCES, DOC_EVENTS } from './capabilities/kernel-services.ts';
+export { defineConfig, type CozyConfig } from './boot/config.ts';
+export type { JsonSchema } from './boot/config-schema.ts';
+export { CozyError, defineError, isCozyError, KernelErrors, type CozyErrorOptions, type ErrorSource } from './errors.ts';
+export { StoreErrors } from './store/store-errors.ts';
+export { setErrorFamily, jsonApiRenderer, couchRenderer, type ErrorRenderer } from './http/error-edge.ts';
+export { instanceOf } from './http/request-context.ts';
+export { databaseName, instancePrefix, isValidDoctype } from './store/db-names.ts';
+export type { DocumentStore, PutOptions } from './store/document-store.ts';
+export type * from './store/types.ts';
+export type { DocEvent, DocEventListener, DocVerb, DocEventBus } from './events/doc-events.ts';
+export type { InstanceDoc, InstanceRef, InstanceInfo } from './instances/instance.ts';
+export type { InstanceService, InstanceHook } from './instances/instance-service.ts';
+export type { Cache, ClusterPorts, Lock, Locks, PubSub, AcquireOptions } from './cluster/types.ts';
+export { KERNEL_VERSION } from './version.ts';

@@ -1,0 +1,48 @@
+import type { InstanceDoc } from './instance.ts';
+
+interface Entry {
+  doc: InstanceDoc | null;
+  expires: number;
+}
+
+/**
+ * Per-process cache of Host lookups. Entries are short-lived and dropped on the cluster-wide invalidation
+ * message, so a process never serves an instance another process has destroyed for longer than a publish.
+ * Misses are cached too (briefly) so a flood of unknown hosts does not turn into store reads.
+ */
+export class InstanceCache {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly missTtlMs = 2_000,
+    private readonly maxEntries = 50_000,
+  ) {}
+
+  get(domain: string): InstanceDoc | null | undefined {
+    const e = this.#entries.get(domain);
+    if (!e) return undefined;
+    if (e.expires < Date.now()) {
+      this.#entries.delete(domain);
+      return undefined;
+    }
+    return e.doc;
+  }
+
+  set(domain: string, doc: InstanceDoc | null): void {
+    if (this.#entries.size >= this.maxEntries) {
+      // Maps iterate in insertion order: drop the oldest entry.
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(domain, { doc, expires: Date.now() + (doc ? this.ttlMs : this.missTtlMs) });
+  }
+
+  delete(domain: string): void {
+    this.#entries.delete(domain);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}

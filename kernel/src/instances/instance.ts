@@ -1,0 +1,43 @@
+/** The instance document, kept in the global `global/instances` database with the domain as `_id`. */
+export interface InstanceDoc {
+  _id: string;
+  _rev?: string;
+  domain: string;
+  /** Database prefix: "cozy" + hex(sha256(domain)[:16]) as cozy-stack does for new instances. */
+  prefix: string;
+  locale: string;
+  email?: string;
+  public_name?: string;
+  tz?: string;
+  /** Bytes; absent = unlimited. */
+  disk_quota?: number;
+  onboarding_finished: boolean;
+  /** Hex token the owner uses once to choose a passphrase; removed when onboarded. */
+  register_token?: string;
+  /** scrypt of the client-side PBKDF2 hash (see auth/passphrase.ts). */
+  passphrase_hash?: string;
+  kdf_iterations: number;
+  /** Secrets for sessions, OAuth and CLI tokens, base64. */
+  session_secret: string;
+  oauth_secret: string;
+  cli_secret: string;
+  created_at: string;
+  updated_at: string;
+  /** Set while a creation or destruction is under way; such an instance answers 404. */
+  state?: 'creating' | 'deleting';
+}
+
+/** What every per-instance call takes first. */
+export interface InstanceRef {
+  readonly domain: string;
+  readonly prefix: string;
+}
+
+/** The public view of an instance (admin API, CLI): no secrets. */
+export type InstanceInfo = Omit<InstanceDoc, '_id' | '_rev' | 'passphrase_hash' | 'session_secret' | 'oauth_secret' | 'cli_secret'>;
+
+export function toInstanceInfo(doc: InstanceDoc): InstanceInfo {
+  const { _id, _rev, passphrase_hash, session_secret, oauth_secret, cli_secret, ...info } = doc;
+  void _id; void _rev; void passphrase_hash; void session_secret; void oauth_secret; void cli_secret;
+  return info;
+}

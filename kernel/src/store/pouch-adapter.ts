@@ -1,0 +1,298 @@
+/**
+ * Embedded document store: one PouchDB (LevelDB) directory per database under a root folder.
+ *
+ * What it absorbs from PouchDB so it behaves like CouchDB 3 through the port:
+ * - PouchDB creates a database on open: existence is the directory, so reads on a never-created database throw
+ *   dbNotFound and do not create it.
+ * - Names contain `/`: a database lives in `encodeURIComponent(name).db` (with `.` escaped as well), so the `.db`
+ *   suffix tells databases from the `<dir>-mrview-<hash>` view indexes PouchDB writes beside them.
+ * - Numeric seqs become strings; `pending` and `doc_del_count`, which PouchDB does not report, are counted.
+ * - `_find` has no bookmark and short pages on `$gt`/`$lt` bounds (pouchdb#6263): paging goes through
+ *   FindPaginator's skip path, which never trusts a short answer.
+ * - pouchdb-find's `Cannot sort on field(s)` becomes noIndex; PouchDB's error objects become StoreErrors.
+ * - Ids of new docs are generated here (32 hex, as CouchDB) instead of PouchDB's dashed UUIDs.
+ * The contract suite runs unchanged against this adapter; the only tolerance it grants is the one the port's rules
+ * give every adapter (a deleted doc may answer reason `missing`; PouchDB does say `deleted`).
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { isCozyError } from '../errors.ts';
+import { toStoreError, type NotFoundMeans } from './couch-failure.ts';
+import { assertDatabaseName } from './db-name-check.ts';
+import { asArray, asRecord, isRecord, toPortDoc, withId, writeResult } from './doc-shape.ts';
+import { FindPaginator, type FindAnswer, type FindCall } from './find-cursor.ts';
+import { toAllDocsResult, toBulkResult, toChangesResult, toViewResult } from './result-shapes.ts';
+import { StoreErrors } from './store-errors.ts';
+import type {
+  AllDocsOptions,
+  AllDocsResult,
+  BulkResult,
+  ChangesOptions,
+  ChangesResult,
+  CreateIndexRequest,
+  CreateIndexResult,
+  DatabaseInfo,
+  Doc,
+  FindRequest,
+  FindResult,
+  GetOptions,
+  NewDoc,
+  StoreAdapter,
+  ViewQueryOptions,
+  ViewResult,
+  WriteResult,
+} from './types.ts';
+
+/** The part of PouchDB's API this adapter uses (PouchDB ships no types; answers are narrowed where read). */
+interface PouchDatabase {
+  get(id: string, opts: object): Promise<unknown>;
+  put(doc: object): Promise<unknown>;
+  remove(id: string, rev: string): Promise<unknown>;
+  bulkDocs(docs: object[]): Promise<unknown[]>;
+  allDocs(opts: object): Promise<unknown>;
+  createIndex(req: object): Promise<unknown>;
+  find(req: object): Promise<unknown>;
+  changes(opts: object): Promise<unknown>;
+  query(view: string, opts: object): Promise<unknown>;
+  info(): Promise<unknown>;
+  destroy(): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+
+interface PouchConstructor {
+  new (name: string): PouchDatabase;
+  plugin(plugin: unknown): PouchConstructor;
+}
+
+const require = createRequire(import.meta.url);
+const PouchDB = (require('pouchdb-node') as PouchConstructor).plugin(require('pouchdb-find'));
+
+const DB_DIR_SUFFIX = '.db';
+
+function directoryName(db: string): string {
+  return encodeURIComponent(db).replace(/\./g, '%2E') + DB_DIR_SUFFIX;
+}
+
+function databaseOfDirectory(entry: string): string | undefined {
+  if (!entry.endsWith(DB_DIR_SUFFIX)) return undefined;
+  try {
+    return decodeURIComponent(entry.slice(0, -DB_DIR_SUFFIX.length));
+  } catch {
+    return undefined;
+  }
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** PouchDB errors carry `status`, `name` and `reason`/`message`; some (pouchdb-find's) carry only a message. */
+function pouchError(err: unknown, notFound: NotFoundMeans, db: string): Error {
+  if (isCozyError(err)) return err;
+  const e = isRecord(err) || err instanceof Error ? (err as Record<string, unknown>) : {};
+  const status = typeof e.status === 'number' ? e.status : 500;
+  const error = typeof e.name === 'string' ? e.name : undefined;
+  const reasonOf = typeof e.reason === 'string' ? e.reason : undefined;
+  const reason = reasonOf ?? (typeof e.message === 'string' ? e.message : undefined);
+  return toStoreError({ status, error, reason }, notFound, db, err);
+}
+
+async function guard<T>(db: string, notFound: NotFoundMeans, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw pouchError(err, notFound, db);
+  }
+}
+
+/** Drops the options the caller left out: PouchDB treats a present-but-undefined option differently at times. */
+function defined(opts: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(opts).filter(([, value]) => value !== undefined));
+}
+
+/** PouchDB's bulk errors are Error objects (`error: true`, `name`, `message`); give them CouchDB's row shape. */
+function bulkRow(raw: unknown): BulkResult {
+  if (raw instanceof Error) {
+    const e = raw as Error & { id?: unknown };
+    return toBulkResult({ id: e.id, error: e.name, reason: e.message });
+  }
+  return toBulkResult(raw);
+}
+
+function pouchSince(since: string | undefined): number | 'now' | undefined {
+  if (since === undefined || since === 'now') return since;
+  const seq = Number(since);
+  if (!Number.isSafeInteger(seq) || seq < 0) throw StoreErrors.badRequest(`Invalid since: ${since}`);
+  return seq;
+}
+
+export class PouchAdapter implements StoreAdapter {
+  readonly kind = 'embedded' as const;
+  readonly #root: string;
+  /** Promises, so that two concurrent first uses of a database share one PouchDB handle. */
+  readonly #handles = new Map<string, Promise<PouchDatabase>>();
+  readonly #finds = new FindPaginator('never');
+
+  constructor(opts: { path: string }) {
+    this.#root = path.resolve(opts.path);
+  }
+
+  #dir(db: string): string {
+    return path.join(this.#root, directoryName(db));
+  }
+
+  /** Opens (and so creates) a database. */
+  #open(db: string): Promise<PouchDatabase> {
+    assertDatabaseName(db);
+    let handle = this.#handles.get(db);
+    if (handle === undefined) {
+      handle = this.#openNew(db);
+      this.#handles.set(db, handle);
+      handle.catch(() => this.#handles.delete(db));
+    }
+    return handle;
+  }
+
+  async #openNew(db: string): Promise<PouchDatabase> {
+    await mkdir(this.#root, { recursive: true });
+    const handle = new PouchDB(this.#dir(db));
+    // PouchDB opens lazily; asking for info makes the directory exist before anyone lists or stats it.
+    await guard(db, 'db', () => handle.info());
+    return handle;
+  }
+
+  /** A database that must already exist: reads never create one. */
+  async #existing(db: string): Promise<PouchDatabase> {
+    assertDatabaseName(db);
+    if (!this.#handles.has(db) && !(await isDirectory(this.#dir(db)))) throw StoreErrors.dbNotFound(db);
+    return this.#open(db);
+  }
+
+  async createDatabase(db: string): Promise<void> {
+    await this.#open(db);
+  }
+
+  async destroyDatabase(db: string): Promise<void> {
+    assertDatabaseName(db);
+    if (!this.#handles.has(db) && !(await isDirectory(this.#dir(db)))) return;
+    const handle = await this.#open(db);
+    this.#handles.delete(db);
+    // destroy() also drops the view and mango indexes PouchDB keeps in sibling directories.
+    await guard(db, 'db', () => handle.destroy());
+    await rm(this.#dir(db), { recursive: true, force: true });
+  }
+
+  async databaseExists(db: string): Promise<boolean> {
+    assertDatabaseName(db);
+    return this.#handles.has(db) || isDirectory(this.#dir(db));
+  }
+
+  async databaseInfo(db: string): Promise<DatabaseInfo> {
+    const handle = await this.#existing(db);
+    const info = asRecord(await guard(db, 'db', () => handle.info()), 'info');
+    return {
+      db_name: db,
+      doc_count: typeof info.doc_count === 'number' ? info.doc_count : 0,
+      doc_del_count: await this.#countDeleted(db),
+      update_seq: String(info.update_seq ?? 0),
+    };
+  }
+
+  /** PouchDB keeps no deleted count: one pass over the changes feed (latest state per doc) gives it. */
+  async #countDeleted(db: string): Promise<number> {
+    const feed = await this.changes(db);
+    return feed.results.filter((row) => row.deleted === true).length;
+  }
+
+  async listDatabases(prefix: string): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.#root);
+    } catch {
+      return [];
+    }
+    return entries
+      .map(databaseOfDirectory)
+      .filter((db): db is string => db !== undefined && db.startsWith(prefix))
+      .sort();
+  }
+
+  async get(db: string, id: string, opts: GetOptions = {}): Promise<Doc> {
+    const handle = await this.#existing(db);
+    return toPortDoc(await guard(db, 'doc', () => handle.get(id, defined(opts))));
+  }
+
+  async put(db: string, doc: NewDoc): Promise<WriteResult> {
+    const handle = await this.#open(db);
+    return writeResult(await guard(db, 'doc', () => handle.put(withId(doc))));
+  }
+
+  async delete(db: string, id: string, rev: string): Promise<WriteResult> {
+    const handle = await this.#existing(db);
+    return writeResult(await guard(db, 'doc', () => handle.remove(id, rev)));
+  }
+
+  async bulkDocs(db: string, docs: NewDoc[]): Promise<BulkResult[]> {
+    const handle = await this.#open(db);
+    const rows = await guard(db, 'doc', () => handle.bulkDocs(docs.map(withId)));
+    return rows.map(bulkRow);
+  }
+
+  async allDocs(db: string, opts: AllDocsOptions = {}): Promise<AllDocsResult> {
+    const handle = await this.#existing(db);
+    return toAllDocsResult(await guard(db, 'db', () => handle.allDocs(defined(opts))));
+  }
+
+  async createIndex(db: string, req: CreateIndexRequest): Promise<CreateIndexResult> {
+    const handle = await this.#open(db);
+    const answer = asRecord(await guard(db, 'db', () => handle.createIndex(defined(req))), 'createIndex');
+    return {
+      result: answer.result === 'exists' ? 'exists' : 'created',
+      id: String(answer.id),
+      name: String(answer.name),
+    };
+  }
+
+  async find(db: string, req: FindRequest): Promise<FindResult> {
+    const handle = await this.#existing(db);
+    return this.#finds.find(req, (call) => this.#runFind(db, handle, call));
+  }
+
+  async #runFind(db: string, handle: PouchDatabase, call: FindCall): Promise<FindAnswer> {
+    const answer = asRecord(await guard(db, 'db', () => handle.find(defined(call))), '_find');
+    const docs = asArray(answer.docs, '_find').map(toPortDoc);
+    return typeof answer.warning === 'string' ? { docs, warning: answer.warning } : { docs };
+  }
+
+  async changes(db: string, opts: ChangesOptions = {}): Promise<ChangesResult> {
+    const handle = await this.#existing(db);
+    const feed = (since: number | 'now' | undefined, limit: number | undefined, include_docs: boolean | undefined) =>
+      guard(db, 'db', () =>
+        handle.changes(defined({ since, limit, include_docs, descending: opts.descending, doc_ids: opts.doc_ids })),
+      );
+    const raw = await feed(pouchSince(opts.since), opts.limit, opts.include_docs);
+    return toChangesResult(raw, opts, async (seq) => {
+      const rest = asRecord(await feed(pouchSince(seq), undefined, false), '_changes');
+      return asArray(rest.results, '_changes').length;
+    });
+  }
+
+  async queryView(db: string, ddoc: string, view: string, opts: ViewQueryOptions = {}): Promise<ViewResult> {
+    const handle = await this.#existing(db);
+    return toViewResult(await guard(db, 'doc', () => handle.query(`${ddoc}/${view}`, defined(opts))));
+  }
+
+  /** Nothing to reach: the store is in this process. */
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    const handles = [...this.#handles.values()];
+    this.#handles.clear();
+    await Promise.allSettled(handles.map(async (handle) => (await handle).close()));
+  }
+}

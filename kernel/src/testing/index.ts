@@ -1,0 +1,4 @@
+/** Helpers and conformance suites for plugin authors: `@cozy-ts/kernel/testing`. */
+export { storeContract } from './store-contract.ts';
+export { clusterContract } from './cluster-contract.ts';
+export { startTestKernel, type TestKernel } from './test-kernel.ts';

@@ -1,0 +1,36 @@
+// A CouchDB-protocol server for the CouchAdapter tests: express-pouchdb 4.2.0 on PouchDB 9, in memory.
+// Usage: PORT=0 DATA=/tmp/dir node couch-server.cjs   (PORT=0 picks a free port)
+// Prints one line `listening http://127.0.0.1:<port>` once it accepts connections, so the test can learn the
+// port without racing another process for it. DATA only holds express-pouchdb's config.json and log file.
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const express = require('express');
+const PouchDB = require('pouchdb-node');
+const expressPouchDB = require('express-pouchdb');
+
+PouchDB.plugin(require('pouchdb-adapter-memory'));
+const MemoryPouch = PouchDB.defaults({ adapter: 'memory' });
+
+const data = process.env.DATA || fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'couch-server-'));
+fs.mkdirSync(data, { recursive: true });
+
+const app = express();
+app.use(
+  '/',
+  expressPouchDB(MemoryPouch, {
+    mode: 'fullCouchDB',
+    configPath: path.join(data, 'config.json'),
+    logPath: path.join(data, 'log.txt'),
+    // gzip stalls streamed feeds; fauxton and the request log are dead weight in tests.
+    overrideMode: { exclude: ['compression', 'routes/fauxton', 'routes/http-log'] },
+  }),
+);
+
+const server = app.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
+  const address = server.address();
+  process.stdout.write(`listening http://127.0.0.1:${address.port}\n`);
+});
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
