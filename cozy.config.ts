@@ -7,8 +7,9 @@ import { defineConfig } from '@cozy-ts/kernel';
 export default defineConfig({
   http: { host: '127.0.0.1', port: 8080 },
   admin: { host: '127.0.0.1', port: 6060 },
+  // Everything local lives here: the embedded store (storage/db) and, with vfs-local, the files.
   storage: './storage',
-  store: { embedded: { path: './storage/db' } },
+  // No `store` key: the embedded store under storage/db. Farm: store: { couchdb: { url: 'http://127.0.0.1:5984' } }.
   plugins: {
     'cozy-ts-plugin-hello': {},
   },

@@ -38,7 +38,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     p,
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-      timer.unref();
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -35,7 +35,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     forceCloseConnections: 'idle',
   });
   app.addHook('onSend', async (req, reply) => {

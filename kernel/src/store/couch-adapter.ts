@@ -75,7 +75,7 @@ function query(opts: object): Record<string, unknown> {
 /** nano rejects HTTP errors with `statusCode` + CouchDB's body, and socket errors (refused, timeout) without one. */
 function couchError(err: unknown, notFound: NotFoundMeans, db: string): Error {
   if (isCozyError(err)) return err;
-  const e = isRecord(err) || err instanceof Error ? (err as Record<string, unknown>) : {};
+  const e = isRecord(err) ? err : {};
   if (typeof e.statusCode !== 'number') return StoreErrors.unavailable(err);
   const error = typeof e.error === 'string' ? e.error : undefined;
   const reason = typeof e.reason === 'string' ? e.reason : undefined;
@@ -89,8 +89,10 @@ export class CouchAdapter implements StoreAdapter {
   readonly #finds = new FindPaginator('detect');
 
   constructor(opts: { url: string; requestTimeoutMs?: number }) {
-    // parseUrl: false, or nano would take the last path segment of a proxied URL for a database name.
-    this.#server = nano({ url: opts.url, parseUrl: false });
+    // parseUrl: false (honoured, though undeclared), or nano would take the last path segment of a proxied URL
+    // for a database name.
+    const config: nano.Configuration & { parseUrl: boolean } = { url: opts.url, parseUrl: false };
+    this.#server = nano(config);
     this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 

@@ -16,12 +16,12 @@ import type { Doc, FindRequest, FindResult } from './types.ts';
 
 export const DEFAULT_FIND_LIMIT = 25;
 const SKIP_CURSOR_PREFIX = 'cozy-skip:';
-/** "No limit" for servers that default to 25 when the limit is absent. Fits LevelDB's 32-bit iterator limit. */
+/** "No limit": CouchDB and pouchdb-find both default to 25 when it is absent. Fits a 32-bit iterator limit. */
 export const UNBOUNDED_FIND_LIMIT = 2 ** 31 - 1;
 
 type Cursor = { kind: 'start' } | { kind: 'skip'; offset: number } | { kind: 'server'; bookmark: string };
 
-export function encodeSkipCursor(offset: number): string {
+function encodeSkipCursor(offset: number): string {
   return SKIP_CURSOR_PREFIX + Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
 }
 

@@ -21,7 +21,7 @@ import { isCozyError } from '../errors.ts';
 import { toStoreError, type NotFoundMeans } from './couch-failure.ts';
 import { assertDatabaseName } from './db-name-check.ts';
 import { asArray, asRecord, isRecord, toPortDoc, withId, writeResult } from './doc-shape.ts';
-import { FindPaginator, type FindAnswer, type FindCall } from './find-cursor.ts';
+import { FindPaginator, UNBOUNDED_FIND_LIMIT, type FindAnswer, type FindCall } from './find-cursor.ts';
 import { toAllDocsResult, toBulkResult, toChangesResult, toViewResult } from './result-shapes.ts';
 import { StoreErrors } from './store-errors.ts';
 import type {
@@ -94,7 +94,7 @@ async function isDirectory(dir: string): Promise<boolean> {
 /** PouchDB errors carry `status`, `name` and `reason`/`message`; some (pouchdb-find's) carry only a message. */
 function pouchError(err: unknown, notFound: NotFoundMeans, db: string): Error {
   if (isCozyError(err)) return err;
-  const e = isRecord(err) || err instanceof Error ? (err as Record<string, unknown>) : {};
+  const e = isRecord(err) ? err : {};
   const status = typeof e.status === 'number' ? e.status : 500;
   const error = typeof e.name === 'string' ? e.name : undefined;
   const reasonOf = typeof e.reason === 'string' ? e.reason : undefined;
@@ -149,13 +149,13 @@ export class PouchAdapter implements StoreAdapter {
   /** Opens (and so creates) a database. */
   #open(db: string): Promise<PouchDatabase> {
     assertDatabaseName(db);
-    let handle = this.#handles.get(db);
-    if (handle === undefined) {
-      handle = this.#openNew(db);
-      this.#handles.set(db, handle);
-      handle.catch(() => this.#handles.delete(db));
-    }
-    return handle;
+    const cached = this.#handles.get(db);
+    if (cached !== undefined) return cached;
+    const opening = this.#openNew(db);
+    this.#handles.set(db, opening);
+    // A failed open must not poison the cache; a later handle for the same name must not be dropped either.
+    opening.catch(() => this.#handles.get(db) === opening && this.#handles.delete(db));
+    return opening;
   }
 
   async #openNew(db: string): Promise<PouchDatabase> {
@@ -264,7 +264,9 @@ export class PouchAdapter implements StoreAdapter {
   }
 
   async #runFind(db: string, handle: PouchDatabase, call: FindCall): Promise<FindAnswer> {
-    const answer = asRecord(await guard(db, 'db', () => handle.find(defined(call))), '_find');
+    // pouchdb-find defaults to 25 like CouchDB: "everything" has to be spelt out here too.
+    const request = defined({ ...call, limit: call.limit ?? UNBOUNDED_FIND_LIMIT });
+    const answer = asRecord(await guard(db, 'db', () => handle.find(request)), '_find');
     const docs = asArray(answer.docs, '_find').map(toPortDoc);
     return typeof answer.warning === 'string' ? { docs, warning: answer.warning } : { docs };
   }

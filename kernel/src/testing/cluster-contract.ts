@@ -68,10 +68,10 @@ export function clusterContract(t: Test, name: string, make: () => Promise<Clust
   });
 
   test('a value set with a ttl disappears after it and one set without a ttl stays', async (t, { a, b }) => {
-    await a.cache.set('short', 1, 60);
+    await a.cache.set('short', 1, 200);
     await a.cache.set('forever', 2);
     t.equal(await b.cache.get('short'), 1);
-    await sleep(120);
+    await sleep(300);
     t.equal(await b.cache.get('short'), undefined);
     t.equal(await b.cache.delete('short'), false, 'an expired key does not count as existing');
     t.equal(await b.cache.get('forever'), 2);
@@ -117,13 +117,14 @@ export function clusterContract(t: Test, name: string, make: () => Promise<Clust
   });
 
   test('increment sets the ttl only when it creates the key', async (t, { a, b }) => {
-    t.equal(await a.cache.increment('window', 300), 1);
-    await sleep(200);
-    t.equal(await b.cache.increment('window', 300), 2, 'a later hit counts in the same window');
-    await sleep(200);
-    // Had the second hit restarted the ttl, the key would live until ~500 ms; the window opened at 0 ms.
-    t.equal(await a.cache.get('window'), undefined, 'the window closed 300 ms after the first hit');
-    t.equal(await b.cache.increment('window', 300), 1, 'the next hit opens a new window');
+    // Hits at 0 and ~400 ms of a 600 ms window, read at ~800 ms: gone only if the ttl started with the first hit
+    // (a restart at the second hit would keep the key until ~1000 ms). 200 ms margins absorb a busy CI machine.
+    t.equal(await a.cache.increment('window', 600), 1);
+    await sleep(400);
+    t.equal(await b.cache.increment('window', 600), 2, 'a later hit counts in the same window');
+    await sleep(400);
+    t.equal(await a.cache.get('window'), undefined, 'the window closed 600 ms after the first hit');
+    t.equal(await b.cache.increment('window', 600), 1, 'the next hit opens a new window');
   });
 
   test('increment refuses a value that is not an integer', async (t, { a }) => {
@@ -142,9 +143,9 @@ export function clusterContract(t: Test, name: string, make: () => Promise<Clust
   });
 
   test('setIfAbsent succeeds again once the previous value expired', async (t, { a, b }) => {
-    t.equal(await a.cache.setIfAbsent('once', 1, 60), true);
-    t.equal(await b.cache.setIfAbsent('once', 2, 60), false);
-    await sleep(120);
+    t.equal(await a.cache.setIfAbsent('once', 1, 200), true);
+    t.equal(await b.cache.setIfAbsent('once', 2, 200), false);
+    await sleep(300);
     t.equal(await b.cache.setIfAbsent('once', 3), true);
     t.equal(await a.cache.get('once'), 3);
   });
@@ -179,19 +180,19 @@ export function clusterContract(t: Test, name: string, make: () => Promise<Clust
   });
 
   test('an expired lock is free for another holder', async (t, { a, b }) => {
-    t.ok(await a.locks.acquire('lease', { ttlMs: 60 }));
+    t.ok(await a.locks.acquire('lease', { ttlMs: 200 }));
     t.equal(await b.locks.acquire('lease', { ttlMs: 1_000 }), null);
-    await sleep(120);
+    await sleep(300);
     t.ok(await b.locks.acquire('lease', { ttlMs: 1_000 }), 'nobody renewed, so the lease lapsed');
   });
 
   test('renew extends the lease beyond its first ttl', async (t, { a, b }) => {
-    const lock = await a.locks.acquire('renewed', { ttlMs: 150 });
+    const lock = await a.locks.acquire('renewed', { ttlMs: 300 });
     await sleep(100);
-    t.equal(await lock?.renew(400), true);
-    await sleep(150);
-    t.equal(await b.locks.acquire('renewed', { ttlMs: 1_000 }), null, 'still held past the first ttl');
+    t.equal(await lock?.renew(600), true);
     await sleep(350);
+    t.equal(await b.locks.acquire('renewed', { ttlMs: 1_000 }), null, 'still held past the first ttl');
+    await sleep(400);
     t.ok(await b.locks.acquire('renewed', { ttlMs: 1_000 }), 'free once the renewed lease ran out');
   });
 
@@ -260,13 +261,13 @@ export function clusterContract(t: Test, name: string, make: () => Promise<Clust
   });
 
   test('withLock keeps renewing the lease while fn runs longer than the ttl', async (t, { a, b }) => {
-    const run = a.locks.withLock('long', { ttlMs: 100 }, async () => {
-      await sleep(350);
+    const run = a.locks.withLock('long', { ttlMs: 300 }, async () => {
+      await sleep(900);
       return 'done';
     });
-    await sleep(150);
+    await sleep(400);
     t.equal(await b.locks.acquire('long', { ttlMs: 1_000 }), null, 'held past one ttl');
-    await sleep(120);
+    await sleep(300);
     t.equal(await b.locks.acquire('long', { ttlMs: 1_000 }), null, 'held past two ttls');
     t.equal(await run, 'done');
     t.ok(await b.locks.acquire('long', { ttlMs: 1_000 }), 'released when fn returns');

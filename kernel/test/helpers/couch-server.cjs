@@ -5,6 +5,18 @@
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
+const Module = require('node:module');
+
+// express-pouchdb runs database names through sanitize-filename, which drops `/`: `cozyab/io-cozy-files` would be
+// stored and listed as `cozyabio-cozy-files`, unlike CouchDB. Storage is in memory, so no file name is involved:
+// keep names intact by replacing that module before express-pouchdb loads it.
+const cleanFilenamePath = require.resolve('express-pouchdb/lib/clean-filename.js');
+const keepName = new Module(cleanFilenamePath, module);
+keepName.filename = cleanFilenamePath;
+keepName.loaded = true;
+keepName.exports = (name) => name;
+require.cache[cleanFilenamePath] = keepName;
+
 const express = require('express');
 const PouchDB = require('pouchdb-node');
 const expressPouchDB = require('express-pouchdb');
@@ -31,6 +43,10 @@ const server = app.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`listening http://127.0.0.1:${address.port}\n`);
 });
-const stop = () => server.close(() => process.exit(0));
+// Everything lives in memory: nothing to flush, and waiting for clients' idle keep-alive sockets only slows teardown.
+const stop = () => {
+  server.closeAllConnections();
+  process.exit(0);
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
