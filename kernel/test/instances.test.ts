@@ -37,7 +37,7 @@ t.test('instance lifecycle', async (t) => {
 
   t.test('refuses invalid domains with a 400', async (t) => {
     for (const d of ['', 'a b', 'x/y', 'foo..bar', 'bad_host!']) {
-      await t.rejects(tk.createInstance(d), { status: 400 }, JSON.stringify(d));
+      t.equal(await statusOf(tk.createInstance(d)), 400, JSON.stringify(d));
     }
   });
 
@@ -51,14 +51,14 @@ t.test('instance lifecycle', async (t) => {
     t.equal(settings.locale, 'en', 'the settings document follows');
     const cleared = await instances.modify('alice.example:8080', { diskQuota: null });
     t.equal(cleared.disk_quota, undefined);
-    await t.rejects(instances.get('nobody.example'), { status: 404 });
+    t.equal(await statusOf(instances.get('nobody.example')), 404);
   });
 
   t.test('destroying removes the document and every database of the instance', async (t) => {
     const inst = await instances.get('carol.example');
     await store.put(inst, 'com.example.notes', { title: 'x' });
     await instances.destroy('carol.example');
-    await t.rejects(instances.get('carol.example'), { status: 404 });
+    t.equal(await statusOf(instances.get('carol.example')), 404);
     t.equal(await instances.find('carol.example'), null);
     t.same(await store.adapter.listDatabases(`${inst.prefix}/`), []);
   });
@@ -147,4 +147,12 @@ function withNoopClose<T extends { close(): Promise<void> }>(x: T): T {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/** The HTTP status a rejected call carries, or 0 when it succeeded. */
+function statusOf(p: Promise<unknown>): Promise<number> {
+  return p.then(
+    () => 0,
+    (err: unknown) => (err as { status?: number }).status ?? -1,
+  );
 }

@@ -1,72 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { isCozyError } from '../src/errors.ts';
 import { CouchAdapter } from '../src/store/couch-adapter.ts';
 import { FindPaginator, type FindAnswer, type FindCall } from '../src/store/find-cursor.ts';
 import { STORE_ERROR_CODES } from '../src/store/store-errors.ts';
 import { storeContract } from '../src/testing/store-contract.ts';
+import { startCouchServer } from './helpers/couch-process.ts';
 
 /**
  * The contract against CouchAdapter. COZY_TEST_COUCHDB_URL (a real CouchDB 3, credentials in the URL) wins;
  * otherwise a pouchdb-server (helpers/couch-server.cjs, in memory) is started on a free loopback port.
  */
-const SERVER_SCRIPT = fileURLToPath(new URL('./helpers/couch-server.cjs', import.meta.url));
-
-async function waitForListening(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`couch-server did not start: ${out}`)), 20_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`couch-server exited with ${code}: ${out}`));
-    });
-  });
-}
-
-async function waitUntilAnswering(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (await fetch(url).then((res) => res.ok, () => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} does not answer`);
-}
-
-async function startCouchServer(): Promise<string> {
-  const data = await mkdtemp(path.join(tmpdir(), 'cozy-couch-'));
-  const child = spawn(process.execPath, [SERVER_SCRIPT], {
-    env: { ...process.env, PORT: '0', DATA: data },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await rm(data, { recursive: true, force: true });
-  });
-  const url = await waitForListening(child);
-  await waitUntilAnswering(url);
-  return url;
-}
-
 const externalUrl = process.env.COZY_TEST_COUCHDB_URL;
 let serverUrl: Promise<string> | undefined;
-const couchUrl = () => (serverUrl ??= externalUrl ? Promise.resolve(externalUrl) : startCouchServer());
+const couchUrl = () =>
+  (serverUrl ??= externalUrl
+    ? Promise.resolve(externalUrl)
+    : startCouchServer().then((server) => {
+        t.teardown(server.stop);
+        return server.url;
+      }));
 
 storeContract(t, 'couchdb', async () => {
   const adapter = new CouchAdapter({ url: await couchUrl(), requestTimeoutMs: 10_000 });

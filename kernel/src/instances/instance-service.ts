@@ -96,7 +96,7 @@ export class InstanceService {
 
   async list(): Promise<InstanceDoc[]> {
     const res = await this.store.adapter.allDocs(GLOBAL_INSTANCES_DB, { include_docs: true });
-    return res.rows.flatMap((r) => (r.doc && !r.id.startsWith('_design/') ? [r.doc as unknown as InstanceDoc] : []));
+    return res.rows.flatMap((r) => (r.doc && !r.key.startsWith('_design/') ? [r.doc as unknown as InstanceDoc] : []));
   }
 
   async count(): Promise<number> {

@@ -52,7 +52,7 @@ export class DocumentStore {
     const olds = new Map<string, Doc>();
     if (ids.length > 0) {
       const prev = await this.adapter.allDocs(db, { keys: ids, include_docs: true });
-      for (const row of prev.rows) if (row.doc) olds.set(row.id, row.doc);
+      for (const row of prev.rows) if (row.doc) olds.set(row.key, row.doc);
     }
     const results = await this.adapter.bulkDocs(db, docs);
     results.forEach((r, i) => {

@@ -43,10 +43,11 @@ export interface AllDocsOptions {
   include_docs?: boolean;
 }
 
+/** A found row has id and value; a requested key that does not exist has only key and error. */
 export interface AllDocsRow {
-  id: string;
+  id?: string;
   key: string;
-  value: { rev: string; deleted?: boolean };
+  value?: { rev: string; deleted?: boolean };
   doc?: Doc | null;
   /** Set for a requested key that does not exist (`not_found`). */
   error?: string;

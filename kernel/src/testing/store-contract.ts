@@ -248,9 +248,9 @@ const allDocsCases: Case[] = [
       t.same(result.rows.map((row) => row.key), ['k002', 'nope', 'gone', 'k000']);
       t.equal(result.rows[0].doc?.n, 2);
       t.same(result.rows[1], { key: 'nope', error: 'not_found' }, 'CouchDB row for a missing key');
-      t.equal(result.rows[2].value.deleted, true);
+      t.equal(result.rows[2]?.value?.deleted, true);
       t.equal(result.rows[2].doc, null);
-      t.same(result.rows[3].doc, { _id: 'k000', _rev: result.rows[3].value.rev, n: 0 });
+      t.same(result.rows[3].doc, { _id: 'k000', _rev: result.rows[3]?.value?.rev, n: 0 });
     },
   },
   {
