@@ -1,78 +1,12 @@
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createRedisCluster } from '../src/cluster/redis-cluster.ts';
 import { isCozyError } from '../src/errors.ts';
 import { clusterContract } from '../src/testing/cluster-contract.ts';
-
-interface RedisServer {
-  url: string;
-  port: number;
-  pid: number;
-  /** Kills the server and waits until it has exited. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
-
-/** A throw-away redis-server: no persistence, loopback only, gone with the test. */
-async function startRedisServer(port?: number): Promise<RedisServer> {
-  const listenOn = port ?? (await freePort());
-  const child = spawn(
-    'redis-server',
-    ['--port', String(listenOn), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000);
-    const settle = (err?: Error): void => {
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve();
-    };
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) settle();
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      settle(
-        err.code === 'ENOENT'
-          ? new Error(
-              'redis-server is not installed, so the Redis cluster tests cannot run. Install it ' +
-                '(apt-get install -y redis-server) or point COZY_TEST_REDIS_URL at a running Redis.',
-            )
-          : err,
-      ),
-    );
-    child.once('exit', (code, signal) => settle(new Error(`redis-server exited early (${code ?? signal}):\n${output}`)));
-  });
-  await ready;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    url: `redis://127.0.0.1:${listenOn}`,
-    port: listenOn,
-    pid: child.pid ?? -1,
-    async kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
-}
+import { freePort } from '../../test/helpers/processes.ts';
+import { startRedisServer } from '../../test/helpers/redis-process.ts';
 
 async function deleteKeysUnder(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });

@@ -1,0 +1,50 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { startCouchServer } from '../../kernel/test/helpers/couch-process.ts';
+import { httpGet, repoRoot, runCozy, startServer } from '../helpers/processes.ts';
+import { startRedisServer } from '../helpers/redis-process.ts';
+
+t.test('two stateless processes on CouchDB and Redis serve the same instances', async (t) => {
+  const couch = await startCouchServer();
+  t.teardown(couch.stop);
+  const redisUrl = process.env.COZY_TEST_REDIS_URL ?? (await startRedisServer().then((r) => (t.teardown(() => r.kill()), r.url)));
+  const storage = await mkdtemp(join(tmpdir(), 'cozy-farm-'));
+  t.teardown(() => rm(storage, { recursive: true, force: true }));
+  const env = {
+    COZY_CONFIG: join(repoRoot, 'test/profiles/farm.config.ts'),
+    COZY_COUCHDB_URL: couch.url,
+    COZY_REDIS_URL: redisUrl,
+    COZY_STORAGE: storage,
+    COZY_LOG_LEVEL: 'warn',
+  };
+  // Storage holds only the admin passphrase here; both processes share it as a farm shares its secrets.
+  const a = await startServer(env);
+  t.teardown(() => a.stop());
+  const b = await startServer(env);
+  t.teardown(() => b.stop());
+
+  const domain = 'carol.example';
+  const add = await runCozy(['instances', 'add', domain], { ...env, COZY_ADMIN_URL: `http://127.0.0.1:${a.adminPort}/` });
+  t.equal(add.code, 0, add.stderr);
+
+  t.equal((await httpGet(a.port, '/hello/', domain)).status, 200, 'process A serves it');
+  t.equal((await httpGet(b.port, '/hello/', domain)).status, 200, 'process B serves it at once');
+
+  const rm1 = await runCozy(['instances', 'rm', domain, '--force'], { ...env, COZY_ADMIN_URL: `http://127.0.0.1:${b.adminPort}/` });
+  t.equal(rm1.code, 0, rm1.stderr);
+  t.equal((await httpGet(b.port, '/hello/', domain)).status, 404, 'B, which destroyed it, stops serving it');
+  // A had it cached; the invalidation travels through Redis pub/sub.
+  let status = 0;
+  for (let i = 0; i < 20 && status !== 404; i++) {
+    status = (await httpGet(a.port, '/hello/', domain)).status;
+    if (status !== 404) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(status, 404, 'A stops serving it without waiting for its cache to expire');
+
+  const statusA = JSON.parse((await httpGet(a.port, '/status', 'any')).body);
+  t.match(statusA, { couchdb: 'healthy', cache: 'healthy', status: 'OK' });
+  t.equal(await a.stop(), 0);
+  t.equal(await b.stop(), 0);
+});
