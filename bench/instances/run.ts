@@ -11,6 +11,7 @@
  * - RSS before and after creating N instances (`instances.create`, kdfIterations 1000, no passphrase) and 2 s idle;
  *   growth target < 50 MiB for 1,000 instances. Creation throughput in instances/s.
  * - `instances.find(domain)` on random known domains with a warm cache, timed one call at a time: p50 target < 0.2 ms.
+ * - Attribution (no target): RSS, heap and open fds once the store adapter has closed its database handles.
  * - The full HTTP path through `app.inject`: GET /hello/ with a Host header (instance resolution + plugin route)
  *   against GET /version (no resolution), p50/p99 each, and their ratio.
  */
@@ -137,6 +138,12 @@ async function main(): Promise<void> {
   await timeInjectPair(kernel.app, hostAt, 1000);
   const { version, hello } = await timeInjectPair(kernel.app, hostAt, REQUESTS);
 
+  // Attribution: how much of the growth is the store's open database handles (the embedded adapter keeps one PouchDB /
+  // LevelDB handle per database it has touched, and an instance has several). The adapter reopens lazily afterwards.
+  await kernel.store.adapter.close();
+  const closed = await settledMemory();
+  const fdsClosed = await openFds();
+
   const rows = [
     ['RSS before (kernel started, 0 instances)', fmt(before.rss / MiB, 1), 'MiB', '', ''],
     [`RSS after ${N} instances + 2 s idle`, fmt(after.rss / MiB, 1), 'MiB', '', ''],
@@ -145,6 +152,9 @@ async function main(): Promise<void> {
     ['  heapUsed growth', fmt((after.heapUsed - before.heapUsed) / MiB, 1), 'MiB', '', ''],
     ['  external+arrayBuffers growth', fmt((after.external - before.external) / MiB, 1), 'MiB', '', ''],
     ['  open fds before -> after', `${fdsBefore} -> ${fdsAfter}`, 'fds', '', ''],
+    ['  RSS / heapUsed after store.adapter.close()', `${fmt(closed.rss / MiB, 1)} / ${fmt(closed.heapUsed / MiB, 1)}`, 'MiB', '', ''],
+    ['  heapUsed before -> after', `${fmt(before.heapUsed / MiB, 1)} -> ${fmt(after.heapUsed / MiB, 1)}`, 'MiB', '', ''],
+    ['  open fds after store.adapter.close()', fdsClosed, 'fds', '', ''],
     ['creation throughput', fmt(throughput, 1), 'inst/s', '', ''],
     [`instances.find warm, p50 (${LOOKUPS} calls)`, fmt(find.p50, 4), 'ms', `< ${TARGET_FIND_P50_MS}`, mark(find.p50, TARGET_FIND_P50_MS)],
     ['instances.find warm, p99', fmt(find.p99, 4), 'ms', '', ''],
@@ -171,6 +181,11 @@ async function main(): Promise<void> {
       externalGrowthMiB: (after.external - before.external) / MiB,
       fdsBefore,
       fdsAfter,
+      afterStoreCloseRssMiB: closed.rss / MiB,
+      afterStoreCloseHeapUsedMiB: closed.heapUsed / MiB,
+      fdsAfterStoreClose: fdsClosed,
+      beforeHeapUsedMiB: before.heapUsed / MiB,
+      afterHeapUsedMiB: after.heapUsed / MiB,
     },
     create: { seconds: createSeconds, perSecond: throughput },
     find,
