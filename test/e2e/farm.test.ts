@@ -9,7 +9,12 @@ import { startRedisServer } from '../helpers/redis-process.ts';
 t.test('two stateless processes on CouchDB and Redis serve the same instances', async (t) => {
   const couch = await startCouchServer();
   t.teardown(couch.stop);
-  const redisUrl = process.env.COZY_TEST_REDIS_URL ?? (await startRedisServer().then((r) => (t.teardown(() => r.kill()), r.url)));
+  let redisUrl = process.env.COZY_TEST_REDIS_URL;
+  if (!redisUrl) {
+    const redis = await startRedisServer();
+    t.teardown(() => redis.kill());
+    redisUrl = redis.url;
+  }
   const storage = await mkdtemp(join(tmpdir(), 'cozy-farm-'));
   t.teardown(() => rm(storage, { recursive: true, force: true }));
   const env = {
