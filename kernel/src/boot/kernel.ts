@@ -2,7 +2,11 @@ import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
-import { CLUSTER, DOC_EVENTS, INSTANCES, KERNEL_CAPABILITIES, STORE } from '../capabilities/kernel-services.ts';
+import { AuthService } from '../auth/auth-service.ts';
+import { DevicePasswordService } from '../auth/device-passwords.ts';
+import { SessionService } from '../auth/sessions.ts';
+import { AUTH, CLUSTER, DEVICE_PASSWORDS, DOC_EVENTS, INSTANCES, KERNEL_CAPABILITIES, SESSIONS, STORE } from '../capabilities/kernel-services.ts';
+import { PermissionDocService } from '../permissions/permission-docs.ts';
 import { createClusterPorts } from '../cluster/index.ts';
 import type { ClusterPorts } from '../cluster/types.ts';
 import { DocEventBus } from '../events/doc-events.ts';
@@ -56,6 +60,7 @@ export class Kernel {
   readonly store: DocumentStore;
   readonly instances: InstanceService;
   readonly app: FastifyInstance;
+  readonly auth: AuthService;
   #stopping?: Promise<void>;
   #storeWait?: NodeJS.Timeout;
 
@@ -64,13 +69,14 @@ export class Kernel {
     readonly cluster: ClusterPorts,
     readonly container: DependencyContainer,
     private readonly plugins: RunningPlugin[],
-    deps: { log: Logger; events: DocEventBus; store: DocumentStore; instances: InstanceService; app: FastifyInstance },
+    deps: { log: Logger; events: DocEventBus; store: DocumentStore; instances: InstanceService; app: FastifyInstance; auth: AuthService },
   ) {
     this.log = deps.log;
     this.events = deps.events;
     this.store = deps.store;
     this.instances = deps.instances;
     this.app = deps.app;
+    this.auth = deps.auth;
   }
 
   static async boot(opts: KernelOptions): Promise<Kernel> {
@@ -83,12 +89,19 @@ export class Kernel {
     const events = new DocEventBus(log.child({ component: 'doc-events' }));
     const store = new DocumentStore(adapter, events);
     const instances = new InstanceService(store, cluster, log.child({ component: 'instances' }));
+    const sessions = new SessionService(store);
+    const devices = new DevicePasswordService(store);
+    const permissions = new PermissionDocService(store);
+    const auth = new AuthService(store, sessions, devices, () => permissions);
 
     const container = rootContainer.createChildContainer();
     container.register(STORE.token, { useValue: store });
     container.register(CLUSTER.token, { useValue: cluster });
     container.register(INSTANCES.token, { useValue: instances });
     container.register(DOC_EVENTS.token, { useValue: events });
+    container.register(AUTH.token, { useValue: auth });
+    container.register(SESSIONS.token, { useValue: sessions });
+    container.register(DEVICE_PASSWORDS.token, { useValue: devices });
 
     const kernelCaps = new Set(KERNEL_CAPABILITIES.map((c) => c.id));
     const running: RunningPlugin[] = loaded.plugins.map((p: LoadedPlugin) => ({
@@ -117,10 +130,11 @@ export class Kernel {
       bodyLimit: config.http.bodyLimit,
       trustProxy: config.http.trustProxy,
       instances,
+      authDeps: { instances, store, cluster, sessions, auth, devices, permissions, log },
       plugins: running,
       healthChecks: () => kernelRef.current?.healthChecks() ?? [],
     });
-    const kernel = new Kernel(config, cluster, container, running, { log, events, store, instances, app });
+    const kernel = new Kernel(config, cluster, container, running, { log, events, store, instances, app, auth });
     kernelRef.current = kernel;
     return kernel;
   }

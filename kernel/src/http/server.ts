@@ -3,6 +3,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { InstanceService } from '../instances/instance-service.ts';
 import type { CozyPlugin, PluginContext } from '../plugin-api.ts';
+import { authRoutes } from './auth/index.ts';
+import type { AuthRouteDeps } from './auth/deps.ts';
 import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
 import { instanceResolution } from './instance-resolution.ts';
 import { statusRoutes, type HealthCheck } from './status-routes.ts';
@@ -17,6 +19,7 @@ export interface HttpServerOptions {
   bodyLimit: number;
   trustProxy: boolean;
   instances: InstanceService;
+  authDeps: AuthRouteDeps;
   plugins: MountedPlugin[];
   healthChecks: () => HealthCheck[];
 }
@@ -44,6 +47,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
   setErrorFamily(app, jsonApiRenderer);
   await app.register(instanceResolution, { instances: opts.instances });
   await app.register(statusRoutes, { checks: opts.healthChecks });
+  await app.register(authRoutes, opts.authDeps);
 
   for (const { plugin, ctx } of opts.plugins) {
     if (plugin.rootRoutes) {

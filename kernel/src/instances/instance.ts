@@ -21,6 +21,9 @@ export interface InstanceDoc {
   session_secret: string;
   oauth_secret: string;
   cli_secret: string;
+  /** Renewed on a passphrase change: OAuth tokens carrying an older stamp stop working. */
+  security_stamp?: string;
+  passphrase_hint?: string;
   created_at: string;
   updated_at: string;
   /** Set while a creation or destruction is under way; such an instance answers 404. */
@@ -34,10 +37,10 @@ export interface InstanceRef {
 }
 
 /** The public view of an instance (admin API, CLI): no secrets. */
-export type InstanceInfo = Omit<InstanceDoc, '_id' | '_rev' | 'passphrase_hash' | 'session_secret' | 'oauth_secret' | 'cli_secret'>;
+export type InstanceInfo = Omit<InstanceDoc, '_id' | '_rev' | 'passphrase_hash' | 'session_secret' | 'oauth_secret' | 'cli_secret' | 'security_stamp' | 'passphrase_hint'>;
 
 export function toInstanceInfo(doc: InstanceDoc): InstanceInfo {
-  const { _id, _rev, passphrase_hash, session_secret, oauth_secret, cli_secret, ...info } = doc;
-  void _id; void _rev; void passphrase_hash; void session_secret; void oauth_secret; void cli_secret;
+  const { _id, _rev, passphrase_hash, session_secret, oauth_secret, cli_secret, security_stamp, passphrase_hint, ...info } = doc;
+  void [_id, _rev, passphrase_hash, session_secret, oauth_secret, cli_secret, security_stamp, passphrase_hint];
   return info;
 }
