@@ -21,3 +21,13 @@ export type { InstanceDoc, InstanceRef, InstanceInfo } from './instances/instanc
 export type { InstanceService, InstanceHook } from './instances/instance-service.ts';
 export type { Cache, ClusterPorts, Lock, Locks, PubSub, AcquireOptions } from './cluster/types.ts';
 export { KERNEL_VERSION } from './version.ts';
+export { AUTH, SESSIONS, DEVICE_PASSWORDS } from './capabilities/kernel-services.ts';
+export type { AuthService, RequestAuth, AuthKind } from './auth/auth-service.ts';
+export type { SessionService, SessionDoc } from './auth/sessions.ts';
+export type { DevicePasswordService, DevicePasswordDoc, DeviceScope } from './auth/device-passwords.ts';
+export { DEVICE_SCOPES } from './auth/device-passwords.ts';
+export { AuthErrors } from './auth/auth-errors.ts';
+export { PermissionSet } from './permissions/permission-set.ts';
+export type { RequestVerb, Verb } from './permissions/verbs.ts';
+export { toResource, readResource, JSONAPI_CONTENT_TYPE, type JsonApiResource } from './http/jsonapi.ts';
+export { SETTINGS_DOCTYPE, INSTANCE_SETTINGS_ID } from './instances/instance-service.ts';
