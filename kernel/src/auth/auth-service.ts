@@ -14,7 +14,7 @@ import type { DevicePasswordService } from './device-passwords.ts';
 import { SESSION_COOKIE, type SessionDoc, type SessionService } from './sessions.ts';
 import { verifySecret } from './passphrase.ts';
 import { unsignValue } from './signed-value.ts';
-import { verifyToken, type TokenClaims } from './tokens.ts';
+import { mintToken, verifyToken, type Audience, type MintOptions, type TokenClaims } from './tokens.ts';
 
 export const OAUTH_CLIENTS_DOCTYPE = 'io.cozy.oauth.clients';
 
@@ -114,6 +114,11 @@ export class AuthService {
     const auth = await this.authenticate(req);
     if (!auth.permissions.allowWholeType(verb, doctype)) throw AuthErrors.forbidden();
     return auth;
+  }
+
+  /** Signs a token of this instance (app tokens for served web apps, CLI tokens for the admin API). */
+  issueToken(inst: InstanceDoc, aud: Audience, opts: MintOptions): Promise<string> {
+    return mintToken(inst, aud, opts);
   }
 
   /** The onboarding register token (hex in `registerToken`), compared in constant time. */

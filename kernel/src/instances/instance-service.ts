@@ -168,7 +168,11 @@ export class InstanceService {
     return doc;
   }
 
-  async modify(domainInput: string, patch: ModifyInstanceOptions): Promise<InstanceDoc> {
+  /**
+   * Applies a change; `syncSettings: false` when the caller has just written the settings document itself
+   * (PUT /settings/instance) and only the instance's copy of locale, e-mail... must follow.
+   */
+  async modify(domainInput: string, patch: ModifyInstanceOptions, opts: { syncSettings?: boolean } = {}): Promise<InstanceDoc> {
     const doc = await this.get(domainInput);
     if (patch.locale !== undefined) doc.locale = patch.locale;
     if (patch.email !== undefined) doc.email = patch.email;
@@ -179,7 +183,7 @@ export class InstanceService {
     if (patch.onboardingFinished !== undefined) doc.onboarding_finished = patch.onboardingFinished;
     doc.updated_at = new Date().toISOString();
     doc._rev = await this.#write(doc);
-    await this.#syncSettings(doc);
+    if (opts.syncSettings !== false) await this.#syncSettings(doc);
     await this.#invalidate(doc.domain);
     return doc;
   }
