@@ -11,6 +11,7 @@ export default defineConfig({
   storage: './storage',
   // No `store` key: the embedded store under storage/db. Farm: store: { couchdb: { url: 'http://127.0.0.1:5984' } }.
   plugins: {
+    '@cozy-ts/plugin-settings': {},
     'cozy-ts-plugin-hello': {},
   },
 });

@@ -42,6 +42,15 @@ t.test('the CLI creates an instance that the server then serves', async (t) => {
   t.equal(modify.code, 0, modify.stderr);
   t.match(modify.stdout, /^locale: fr$/m);
 
+  const cliToken = await cli('instances', 'token-cli', alice, 'io.cozy.settings:GET');
+  t.equal(cliToken.code, 0, cliToken.stderr);
+  const settings = await httpGet(server.port, '/settings/instance', alice, { authorization: `Bearer ${cliToken.stdout.trim()}` });
+  t.equal(settings.status, 200, 'a CLI token from the admin API reads the settings');
+  t.equal(JSON.parse(settings.body).data.attributes.locale, 'fr');
+  const badAudience = await cli('instances', 'token-oauth', alice, 'no-such-client', 'io.cozy.files');
+  t.equal(badAudience.code, 1);
+  t.match(badAudience.stderr, /No OAuth client/);
+
   const withPass = await cli('instances', 'add', `bob.localhost:${server.port}`, '--passphrase', 'hunter2hunter2');
   t.equal(withPass.code, 0);
   t.notMatch(withPass.stdout, /Onboarding link/, 'an instance with a passphrase is onboarded at once');
@@ -88,12 +97,14 @@ t.test('config check prints the plugin graph; a broken config exits 1 naming eve
   const ok = await runCozy(['config', 'check'], {});
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /hello \(cozy-ts-plugin-hello@\d+\.\d+\.\d+\) prefix=\/hello/);
+  t.match(ok.stdout, /settings \(@cozy-ts\/plugin-settings@\d+\.\d+\.\d+\) prefix=\/settings/);
   t.match(ok.stdout, /store@1\.0\.0 <- kernel/);
   const broken = await runCozy(['config', 'check'], { COZY_HTTP_PORT: 'abc', COZY_PLUGIN__HELLO__GREETING: '' });
   t.equal(broken.code, 1);
   t.match(broken.stderr, /http\.port: must be integer/);
   const plugins = await runCozy(['plugins', 'ls'], {});
   t.match(plugins.stdout, /^hello\tcozy-ts-plugin-hello@0\.1\.0\t\/hello$/m);
+  t.match(plugins.stdout, /^settings\t@cozy-ts\/plugin-settings@0\.1\.0\t\/settings$/m);
   const help = await runCozy(['instances', 'add', '--help'], {});
   t.equal(help.code, 0);
   t.match(help.stdout, /Usage: cozy instances add <domain>/);

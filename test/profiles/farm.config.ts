@@ -13,6 +13,7 @@ export default defineConfig({
   redis: { url: 'redis://127.0.0.1:6379' },
   defaultInstance: false,
   plugins: {
+    '@cozy-ts/plugin-settings': {},
     'cozy-ts-plugin-hello': {},
   },
 });

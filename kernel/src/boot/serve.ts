@@ -26,7 +26,14 @@ export async function serve(config: ResolvedConfig, opts: { env?: Record<string,
   if (generated) {
     log.warn({ file: adminPassphrasePaths(config.storage).credential }, 'generated an admin passphrase for the CLI; only its hash is used by the server');
   }
-  const admin = await buildAdminServer({ log, instances: kernel.instances, passphraseHash: hash, describePlugins: () => kernel.describePlugins() });
+  const admin = await buildAdminServer({
+    log,
+    instances: kernel.instances,
+    auth: kernel.auth,
+    store: kernel.store,
+    passphraseHash: hash,
+    describePlugins: () => kernel.describePlugins(),
+  });
 
   const url = await kernel.app.listen({ host: config.http.host, port: config.http.port });
   const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });

@@ -53,6 +53,10 @@ async function admin(values: Values): Promise<AdminClient> {
   return new AdminClient({ url, passphrase: await readAdminCredential(cfg.storage) });
 }
 
+async function token(values: Values, body: Record<string, string>): Promise<string> {
+  return (await admin(values)).request<string>('POST', '/instances/token', body);
+}
+
 function requireDomain(positionals: string[]): string {
   const domain = positionals[0];
   if (!domain) throw new UsageError('missing <domain>');
@@ -163,6 +167,33 @@ const commands: Record<string, Command> = {
       if (!values.force) throw new UsageError(`this deletes every document and file of ${domain}; add --force to confirm`);
       await (await admin(values)).request('DELETE', `/instances/${encodeURIComponent(domain)}`);
       out.log(`Instance destroyed: ${domain}`);
+    },
+  },
+  'instances token-app': {
+    usage: 'instances token-app <domain> <slug>',
+    summary: 'print an app token for a web app (valid 30 minutes without a session)',
+    async run({ values, positionals, out }) {
+      const [domain, slug] = positionals;
+      if (!domain || !slug) throw new UsageError('give <domain> and <slug>');
+      out.log(await token(values, { Domain: domain, Audience: 'app', Subject: slug }));
+    },
+  },
+  'instances token-cli': {
+    usage: 'instances token-cli <domain> <scope>',
+    summary: 'print a CLI token with the given permission scope (e.g. "io.cozy.files io.cozy.settings:GET"), valid 30 minutes',
+    async run({ values, positionals, out }) {
+      const [domain, ...scope] = positionals;
+      if (!domain || scope.length === 0) throw new UsageError('give <domain> and a <scope>');
+      out.log(await token(values, { Domain: domain, Audience: 'cli', Scope: scope.join(' ') }));
+    },
+  },
+  'instances token-oauth': {
+    usage: 'instances token-oauth <domain> <client-id> <scope>',
+    summary: 'print an OAuth access token for a registered client, valid 7 days',
+    async run({ values, positionals, out }) {
+      const [domain, clientId, ...scope] = positionals;
+      if (!domain || !clientId || scope.length === 0) throw new UsageError('give <domain>, <client-id> and a <scope>');
+      out.log(await token(values, { Domain: domain, Audience: 'access', Subject: clientId, Scope: scope.join(' ') }));
     },
   },
   'config check': {

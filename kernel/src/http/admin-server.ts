@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { OAUTH_CLIENTS_DOCTYPE, type AuthService } from '../auth/auth-service.ts';
 import { verifySecret } from '../auth/passphrase.ts';
+import type { Audience } from '../auth/tokens.ts';
+import type { DocumentStore } from '../store/document-store.ts';
 import { KernelErrors } from '../errors.ts';
 import { toInstanceInfo, type InstanceDoc } from '../instances/instance.ts';
 import type { CreateInstanceOptions, InstanceService, ModifyInstanceOptions } from '../instances/instance-service.ts';
@@ -11,6 +14,8 @@ import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
 export interface AdminServerOptions {
   log: Logger;
   instances: InstanceService;
+  auth: AuthService;
+  store: DocumentStore;
   passphraseHash: string;
   describePlugins: () => unknown;
 }
@@ -20,6 +25,12 @@ function instanceResource(doc: InstanceDoc) {
 }
 
 type Params = Record<string, unknown>;
+
+/** The audience names cozy-stack's admin API accepts, long and short. */
+const AUDIENCE_ALIASES: Record<string, Audience> = {
+  app: 'app', webapp: 'app', konn: 'konn', konnector: 'konn', cli: 'cli',
+  access: 'access', 'access-token': 'access', refresh: 'refresh', 'refresh-token': 'refresh',
+};
 
 /** cozy-stack's admin API takes parameters in the query string (Domain, Locale, ...); a JSON body works too. */
 function params(req: FastifyRequest): Params {
@@ -104,6 +115,25 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
     };
     const doc = await opts.instances.create(create);
     return reply.status(201).send({ data: instanceResource(doc) });
+  });
+  app.post('/instances/token', async (req) => {
+    const p = params(req);
+    const inst = await opts.instances.get(str(p, 'Domain', 'domain') ?? '');
+    const audience = AUDIENCE_ALIASES[str(p, 'Audience', 'audience') ?? ''];
+    if (!audience) {
+      throw KernelErrors.badRequest('Audience must be one of app, konn, cli, access, refresh', { source: { parameter: 'Audience' } });
+    }
+    const subject = str(p, 'Subject', 'subject') ?? '';
+    if (audience === 'access' || audience === 'refresh') {
+      // An OAuth token for a client that does not exist would be refused on first use: say so now.
+      await opts.store.get(inst, OAUTH_CLIENTS_DOCTYPE, subject).catch(() => {
+        throw KernelErrors.badRequest(`No OAuth client ${JSON.stringify(subject)} on ${inst.domain}`, { source: { parameter: 'Subject' } });
+      });
+    }
+    const scope = str(p, 'Scope', 'scope');
+    const stamp = audience === 'access' || audience === 'refresh' ? inst.security_stamp : undefined;
+    // cozy-stack answers the token as a JSON string.
+    return JSON.stringify(await opts.auth.issueToken(inst, audience, { subject, scope, stamp }));
   });
   app.get<{ Params: { domain: string } }>('/instances/:domain', async (req) => ({
     data: instanceResource(await opts.instances.get(req.params.domain)),
