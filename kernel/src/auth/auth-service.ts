@@ -118,7 +118,8 @@ export class AuthService {
 
   /** Signs a token of this instance (app tokens for served web apps, CLI tokens for the admin API). */
   issueToken(inst: InstanceDoc, aud: Audience, opts: MintOptions): Promise<string> {
-    return mintToken(inst, aud, opts);
+    const stamp = aud === 'access' || aud === 'refresh' ? (opts.stamp ?? inst.security_stamp) : opts.stamp;
+    return mintToken(inst, aud, { ...opts, stamp });
   }
 
   /** The onboarding register token (hex in `registerToken`), compared in constant time. */
@@ -141,7 +142,10 @@ export class AuthService {
       token = full;
     }
     const claims = await verifyToken(inst, token);
-    if (claims.stamp !== undefined && !constantTimeEqual(claims.stamp, inst.security_stamp ?? '')) throw AuthErrors.invalidToken();
+    // OAuth tokens always carry the stamp of their minting (issueToken adds it), so a passphrase change, which
+    // renews the stamp, kills every one of them; other audiences are checked when they carry one.
+    const stampBound = claims.aud === 'access' || claims.aud === 'refresh' || claims.stamp !== undefined;
+    if (stampBound && !constantTimeEqual(claims.stamp ?? '', inst.security_stamp ?? '')) throw AuthErrors.invalidToken();
     switch (claims.aud) {
       case 'access':
         return this.#forOAuth(inst, claims);

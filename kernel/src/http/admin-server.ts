@@ -131,9 +131,8 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
       });
     }
     const scope = str(p, 'Scope', 'scope');
-    const stamp = audience === 'access' || audience === 'refresh' ? inst.security_stamp : undefined;
     // cozy-stack answers the token as a JSON string.
-    return JSON.stringify(await opts.auth.issueToken(inst, audience, { subject, scope, stamp }));
+    return JSON.stringify(await opts.auth.issueToken(inst, audience, { subject, scope }));
   });
   app.get<{ Params: { domain: string } }>('/instances/:domain', async (req) => ({
     data: instanceResource(await opts.instances.get(req.params.domain)),

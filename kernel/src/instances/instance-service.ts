@@ -127,6 +127,7 @@ export class InstanceService {
       session_secret: randomBytes(64).toString('base64'),
       oauth_secret: randomBytes(128).toString('base64'),
       cli_secret: randomBytes(64).toString('base64'),
+      security_stamp: randomBytes(16).toString('hex'),
       created_at: now,
       updated_at: now,
       state: 'creating',

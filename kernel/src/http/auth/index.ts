@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthRouteDeps } from './deps.ts';
+import { loginRoutes } from './login-routes.ts';
+import { oauthRoutes } from './oauth-routes.ts';
+import { permissionsRoutes } from './permissions-routes.ts';
+import { sharePasswordRoutes } from './share-password-routes.ts';
 
 /**
  * The kernel's auth surface: /auth (login, onboarding page, OAuth2 server) and /permissions. Each part is
@@ -8,4 +12,8 @@ import type { AuthRouteDeps } from './deps.ts';
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   void app;
   void deps;
+  await app.register(async (scoped) => oauthRoutes(scoped, deps));
+  await app.register(async (scoped) => permissionsRoutes(scoped, deps));
+  await app.register(async (scoped) => sharePasswordRoutes(scoped, deps));
+  await app.register(async (scoped) => loginRoutes(scoped, deps));
 }
