@@ -123,9 +123,10 @@ t.test('a password-protected share is refused without the cookie that POST /auth
       'content-type': 'application/x-www-form-urlencoded',
       ...headers,
     });
-  const wrong = await form({ perm_id: id, password: 'nope' });
+  const wrong = await form({ perm_id: id, password: 'nope' }, { origin: 'https://drive.alice.example' });
   t.equal(wrong.statusCode, 403);
   t.notOk(wrong.headers['set-cookie']);
+  t.equal(wrong.headers['access-control-allow-origin'], 'https://drive.alice.example', 'the share page can tell a wrong password');
   t.equal((await form({ perm_id: 'missing', password: 'x' })).statusCode, 404);
   t.equal((await form({ perm_id: 'bad;id=1', password: 'x' })).statusCode, 404);
 

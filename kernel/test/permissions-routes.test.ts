@@ -150,6 +150,16 @@ t.test('creating more than the caller holds is refused', async (t) => {
   t.equal(noBody.statusCode, 400);
 });
 
+t.test('bodies may come with the JSON:API media type', async (t) => {
+  const token = await h.cli('io.cozy.files');
+  const body = JSON.stringify({ data: { type: 'io.cozy.permissions', attributes: { permissions: FILES_RULES } } });
+  const headers = { 'content-type': 'application/vnd.api+json' };
+  const res = await call('POST', '/permissions?codes=bob', token, body, headers);
+  t.equal(res.statusCode, 200);
+  t.same(res.json().data.attributes.permissions, FILES_RULES);
+  t.equal((await call('POST', '/permissions?codes=bob', token, '{"data":', headers)).statusCode, 400, 'malformed JSON');
+});
+
 t.test('a bad ttl or expires_at is refused; expires_at is used without a ttl', async (t) => {
   const token = await h.cli('io.cozy.files');
   const badTtl = await h.share(token, FILES_RULES, 'codes=x&ttl=soon');

@@ -53,6 +53,8 @@ export interface MintOptions {
   stamp?: string;
   /** Defaults to now; tests set it to make expired tokens. */
   issuedAt?: Date;
+  /** A unique id, so two tokens with the same claims in the same second still differ (share codes). */
+  jti?: string;
 }
 
 /** Signs a token for the instance (HS512, `iss` = domain, as cozy-stack). */
@@ -61,13 +63,14 @@ export async function mintToken(inst: InstanceDoc, aud: Audience, opts: MintOpti
   if (opts.scope !== undefined) payload.scope = opts.scope;
   if (opts.sessionId) payload.session_id = opts.sessionId;
   if (opts.stamp) payload.stamp = opts.stamp;
-  return new SignJWT(payload)
+  const jwt = new SignJWT(payload)
     .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
     .setAudience(aud)
     .setIssuer(inst.domain)
     .setSubject(opts.subject)
-    .setIssuedAt(Math.floor((opts.issuedAt ?? new Date()).getTime() / 1000))
-    .sign(secretFor(inst, aud));
+    .setIssuedAt(Math.floor((opts.issuedAt ?? new Date()).getTime() / 1000));
+  if (opts.jti) jwt.setJti(opts.jti);
+  return jwt.sign(secretFor(inst, aud));
 }
 
 function peekAudience(token: string): Audience | null {

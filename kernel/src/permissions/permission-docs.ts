@@ -65,9 +65,9 @@ export interface Page<T> {
   next?: { cursor: string } | { skip: number };
 }
 
-function isExpired(doc: PermissionRecord, now = Date.now()): boolean {
-  // An unreadable date counts as expired, as cozy's Permission.Expired.
-  return !!doc.expires_at && !(Date.parse(doc.expires_at) >= now);
+/** Whether an `expires_at` has passed; an unreadable date counts as passed, as in cozy's Permission.Expired. */
+function hasExpired(expiresAt: string | null | undefined, now = Date.now()): boolean {
+  return !!expiresAt && !(Date.parse(expiresAt) >= now);
 }
 
 /** io.cozy.permissions documents: the stored permissions of apps, konnectors and shares by link. */
@@ -127,7 +127,7 @@ export class PermissionDocService implements PermissionLookup {
   /** cozy's GetByID: 404 when absent, 400 `Expired token` once expired. */
   async find(inst: InstanceRef, id: string): Promise<PermissionRecord> {
     const doc = await this.findIncludingExpired(inst, id);
-    if (isExpired(doc)) throw AuthErrors.expiredToken();
+    if (hasExpired(doc.expires_at)) throw AuthErrors.expiredToken();
     return doc;
   }
 
@@ -165,12 +165,10 @@ export class PermissionDocService implements PermissionLookup {
     const rules = readRuleChanges(patch.permissions);
     const codeNames = readCodeNames(patch.codes);
     const patchSet = hasRuleChanges(rules);
-    const touchesShare = patchSet ? rules.remove.length > 0 : true;
     if (patchSet && codeNames) throw ShareErrors.patchCodeOrSet();
     if (!patchSet && !codeNames && isAbsent(patch.password) && isAbsent(patch.expiresAt)) throw ShareErrors.patchCodeOrSet();
-    if ((touchesShare || !isAbsent(patch.password) || !isAbsent(patch.expiresAt)) && !canManage(caller, doc)) {
-      throw ShareErrors.notParent();
-    }
+    const needsManager = rules.remove.length > 0 || !!codeNames || !isAbsent(patch.password) || !isAbsent(patch.expiresAt);
+    if (needsManager && !canManage(caller, doc)) throw ShareErrors.notParent();
     if (rules.add.length > 0 && !canAddRules(caller)) throw ShareErrors.onlyApps();
     if (!rules.add.every((rule) => caller.permissions.includesRule(rule))) throw PermissionErrors.notSubset();
 
@@ -213,7 +211,7 @@ export class PermissionDocService implements PermissionLookup {
     for (const row of rows) {
       const [type, , id] = row.key as [string, string, string];
       const value = row.value as { verbs: string[]; expires_at: string | null };
-      if (value.expires_at && !(Date.parse(value.expires_at) >= now)) continue;
+      if (hasExpired(value.expires_at, now)) continue;
       const verbs = verbsOf(value.verbs);
       if (!verbs) continue;
       const key = JSON.stringify([type, id]);
@@ -264,14 +262,14 @@ export class PermissionDocService implements PermissionLookup {
 
   #codesInUse(inst: InstanceRef): CodesInUse {
     return {
-      token: async (token) => (await this.#views.query(inst, 'by-token', { key: token, limit: 1 })).length > 0,
       shortcode: async (code) => (await this.#views.query(inst, 'by-short-code', { key: code, limit: 1 })).length > 0,
     };
   }
 
   /**
-   * Runs minting and saving one at a time per instance in this process, so two requests cannot both find
-   * the same code unused. Processes of a farm could still race; see share-codes.ts for why that is rare.
+   * Runs minting and saving one at a time per instance in this process, so two requests cannot both draw
+   * the same short code as unused. (Share JWTs are unique by their jti; two processes of a farm drawing the
+   * same short code at once is a one-in-10^21 event for 12-char codes.)
    */
   async #serialized<T>(inst: InstanceRef, task: () => Promise<T>): Promise<T> {
     const previous = this.#minting.get(inst.domain) ?? Promise.resolve();

@@ -62,8 +62,7 @@ export function readRuleChanges(value: unknown): RuleChanges {
   if (isAbsent(value)) return changes;
   if (!isObject(value)) throw badScope('permissions must be an object of named rules');
   for (const [title, raw] of Object.entries(value)) {
-    const type = isObject(raw) ? raw.type : undefined;
-    if (isAbsent(type) || type === '') changes.remove.push(title);
+    if (isObject(raw) && (isAbsent(raw.type) || raw.type === '')) changes.remove.push(title);
     else changes.add.push(parseManifestRule(title, raw));
   }
   return changes;

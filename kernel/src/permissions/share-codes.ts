@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mintToken } from '../auth/tokens.ts';
 import { KernelErrors } from '../errors.ts';
 import type { InstanceDoc } from '../instances/instance.ts';
@@ -18,9 +18,8 @@ export interface ShareCodes {
   shortcodes: Record<string, string>;
 }
 
-/** Whether a share JWT or a short code already stands for some permission document. */
+/** Whether a short code already stands for some permission document. */
 export interface CodesInUse {
-  token(token: string): Promise<boolean>;
   shortcode(code: string): Promise<boolean>;
 }
 
@@ -33,18 +32,12 @@ function randomShortcode(tiny: boolean): string {
 }
 
 /**
- * A share JWT for `name` that no document holds yet. Two codes minted for one name within the same second
- * would be the same JWT (HS512 is deterministic and `iat` counts seconds), and one link would then open
- * another share; so a taken one is minted again as issued a second earlier. A share JWT never expires by
- * age, so its `iat` carries no meaning the shift could break.
+ * A share JWT for `name`. Two codes minted for one name within the same second would otherwise be the same JWT
+ * (HS512 is deterministic and `iat` counts seconds) and one link would open another share, even across the
+ * processes of a farm: a random `jti` makes each one unique.
  */
-async function freshToken(inst: InstanceDoc, name: string, inUse: CodesInUse): Promise<string> {
-  const now = Date.now();
-  for (let step = 0; step < MAX_ATTEMPTS; step++) {
-    const token = await mintToken(inst, 'share', { subject: name, issuedAt: new Date(now - step * 1000) });
-    if (!(await inUse.token(token))) return token;
-  }
-  throw KernelErrors.internal(`Could not mint a unique share code for "${name}"`);
+function freshToken(inst: InstanceDoc, name: string): Promise<string> {
+  return mintToken(inst, 'share', { subject: name, jti: randomBytes(16).toString('base64url') });
 }
 
 async function freshShortcode(tiny: boolean, inUse: CodesInUse, taken: ReadonlySet<string>): Promise<string> {
@@ -64,7 +57,7 @@ export async function mintShareCodes(inst: InstanceDoc, names: readonly string[]
   const shortcodes: Array<[string, string]> = [];
   const drawn = new Set<string>();
   for (const name of names) {
-    codes.push([name, await freshToken(inst, name, inUse)]);
+    codes.push([name, await freshToken(inst, name)]);
     const shortcode = await freshShortcode(tiny, inUse, drawn);
     drawn.add(shortcode);
     shortcodes.push([name, shortcode]);
