@@ -1,12 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CozyError, isCozyError, KernelErrors } from '../errors.ts';
+import { escapeHtml } from './html.ts';
 
 /** Renders a CozyError into a response body for one family of routes. */
 export type ErrorRenderer = (err: CozyError, req: FastifyRequest) => { contentType: string; body: string };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** JSON:API error documents (status as a string, as cozy-stack), or a small page for a browser asking for HTML. */
 export const jsonApiRenderer: ErrorRenderer = (err, req) => {

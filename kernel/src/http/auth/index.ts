@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { acceptForms } from '../form-body.ts';
 import type { AuthRouteDeps } from './deps.ts';
 import { loginRoutes } from './login-routes.ts';
 import { oauthRoutes } from './oauth-routes.ts';
@@ -10,8 +11,8 @@ import { sharePasswordRoutes } from './share-password-routes.ts';
  * registered in its own encapsulated context.
  */
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
-  void app;
-  void deps;
+  // Login, consent and share-password forms: one parser for every auth context below.
+  acceptForms(app);
   await app.register(async (scoped) => oauthRoutes(scoped, deps));
   await app.register(async (scoped) => permissionsRoutes(scoped, deps));
   await app.register(async (scoped) => sharePasswordRoutes(scoped, deps));

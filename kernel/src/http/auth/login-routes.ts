@@ -26,17 +26,6 @@ const SCRIPT_ETAG = `"${createHash('sha256').update(LOGIN_SCRIPT).digest('base64
 
 type Fields = Record<string, unknown>;
 
-/**
- * `application/x-www-form-urlencoded` bodies as a null-prototype object (no `__proto__` games); the first of
- * repeated fields wins, as Go's FormValue. The server's body limit applies (fastify enforces it for
- * `parseAs: 'string'`), so @fastify/formbody would add a dependency for these few lines.
- */
-function parseForm(text: string): Fields {
-  const out: Fields = Object.create(null) as Fields;
-  for (const [k, v] of new URLSearchParams(text)) if (!(k in out)) out[k] = v;
-  return out;
-}
-
 function fieldsOf(req: FastifyRequest): Fields {
   const b = req.body;
   return b && typeof b === 'object' && !Array.isArray(b) ? (b as Fields) : {};
@@ -89,10 +78,6 @@ function seeOther(reply: FastifyReply, url: URL): FastifyReply {
 export async function loginRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   const { sessions, auth } = deps;
   const throttle = new LoginThrottle(deps.cluster.cache);
-
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, parseForm(body as string));
-  });
 
   async function openSession(req: FastifyRequest, reply: FastifyReply, inst: InstanceDoc, duration: SessionDuration): Promise<void> {
     const session = await sessions.create(inst, duration, { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });

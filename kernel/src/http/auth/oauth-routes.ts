@@ -48,11 +48,6 @@ const MESSAGES = {
 export async function oauthRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   const clients = new OAuthClientService(deps.store, deps.instances, deps.cluster.locks);
   const codes = new AuthorizationCodes(deps.cluster.cache);
-  // fastify parses JSON only; the consent form and most OAuth clients post url-encoded bodies. The server's
-  // body limit applies to string parsers too.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, parseForm(body as string));
-  });
   await app.register(async (api) => {
     setErrorFamily(api, jsonRenderer);
     api.addHook('onSend', async (_req, reply) => {
@@ -419,14 +414,6 @@ const pageRenderer: ErrorRenderer = (err, req) => {
 
 // ---------------------------------------------------------------------------------------------------------
 // Parameters
-
-/** A url-encoded body; a repeated field keeps its first value, as Go's FormValue. */
-function parseForm(body: string): Record<string, string> {
-  // No prototype: a field named "__proto__" or "constructor" is just a field.
-  const out = Object.create(null) as Record<string, string>;
-  for (const [k, v] of new URLSearchParams(body)) if (!Object.hasOwn(out, k)) out[k] = v;
-  return out;
-}
 
 /** String fields of a form, JSON body or query; anything else (absent, array, object) reads as "". */
 function reader(source: unknown): (name: string) => string {

@@ -19,13 +19,6 @@ import type { AuthRouteDeps } from './deps.ts';
 const PERM_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const FLAT_SLUG = '[a-z0-9]+';
 
-function parseForm(body: string): Record<string, string> {
-  // No prototype: a field named "__proto__" is just a field.
-  const out = Object.create(null) as Record<string, string>;
-  for (const [key, value] of new URLSearchParams(body)) if (!Object.hasOwn(out, key)) out[key] = value;
-  return out;
-}
-
 function field(body: unknown, name: string): string {
   const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
   return typeof value === 'string' ? value : '';
@@ -72,11 +65,6 @@ async function liveShare(deps: AuthRouteDeps, inst: InstanceDoc, permId: string)
 }
 
 export async function sharePasswordRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
-  // The share page posts a plain form; fastify applies the server's body limit to string parsers too.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, parseForm(body as string));
-  });
-
   app.post('/auth/share-by-link/password', async (req, reply) => {
     const inst = instanceOf(req);
     allowInstanceOrigin(req, reply, inst);
