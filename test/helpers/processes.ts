@@ -102,7 +102,9 @@ export async function startServer(env: Record<string, string>, timeoutMs = 30_00
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${out}`);
     const res = await httpGet(port, '/status', 'localhost').catch(() => null);
-    if (res?.status === 200) return server;
+    // The admin API comes up just after the public server (any answer, even 401, means it listens).
+    const admin = res?.status === 200 ? await httpGet(adminPort, '/version', '127.0.0.1').catch(() => null) : null;
+    if (admin) return server;
     await new Promise((r) => setTimeout(r, 100));
   }
   await server.stop();

@@ -1,4 +1,6 @@
-import { SignJWT, jwtVerify, decodeProtectedHeader } from 'jose';
+// jose is loaded on first use: a server that has not minted or checked a token yet need not pay for it at boot.
+let joseModule: Promise<typeof import('jose')> | undefined;
+const loadJose = () => (joseModule ??= import('jose'));
 import type { InstanceDoc } from '../instances/instance.ts';
 import { AuthErrors } from './auth-errors.ts';
 
@@ -63,6 +65,7 @@ export async function mintToken(inst: InstanceDoc, aud: Audience, opts: MintOpti
   if (opts.scope !== undefined) payload.scope = opts.scope;
   if (opts.sessionId) payload.session_id = opts.sessionId;
   if (opts.stamp) payload.stamp = opts.stamp;
+  const { SignJWT } = await loadJose();
   const jwt = new SignJWT(payload)
     .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
     .setAudience(aud)
@@ -92,6 +95,7 @@ function peekAudience(token: string): Audience | null {
 export async function verifyToken(inst: InstanceDoc, token: string, allowed?: readonly Audience[]): Promise<TokenClaims> {
   const aud = peekAudience(token);
   if (!aud || (allowed && !allowed.includes(aud))) throw AuthErrors.invalidToken();
+  const { decodeProtectedHeader, jwtVerify } = await loadJose();
   let payload: Record<string, unknown>;
   try {
     if (decodeProtectedHeader(token).alg !== 'HS512') throw AuthErrors.invalidToken();

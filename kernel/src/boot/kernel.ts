@@ -85,7 +85,7 @@ export class Kernel {
     const loaded = await loadPlugins(config, opts.env);
 
     const cluster = opts.cluster ?? (await createClusterPorts({ redis: config.redis }));
-    const adapter = opts.storeAdapter ?? createStoreAdapter(config.store);
+    const adapter = opts.storeAdapter ?? (await createStoreAdapter(config.store));
     const events = new DocEventBus(log.child({ component: 'doc-events' }));
     const store = new DocumentStore(adapter, events);
     const instances = new InstanceService(store, cluster, log.child({ component: 'instances' }));

@@ -22,22 +22,9 @@ export interface Server {
 export async function serve(config: ResolvedConfig, opts: { env?: Record<string, string | undefined>; handleSignals?: boolean } = {}): Promise<Server> {
   const log = createLogger(config.log.level);
   const kernel = await Kernel.boot({ config, log, env: opts.env });
-  const { hash, generated } = await ensureAdminPassphraseHash(config.storage, config.admin.passphraseHash);
-  if (generated) {
-    log.warn({ file: adminPassphrasePaths(config.storage).credential }, 'generated an admin passphrase for the CLI; only its hash is used by the server');
-  }
-  const admin = await buildAdminServer({
-    log,
-    instances: kernel.instances,
-    auth: kernel.auth,
-    store: kernel.store,
-    passphraseHash: hash,
-    describePlugins: () => kernel.describePlugins(),
-  });
-
+  // The public server comes first: making the admin passphrase on a first start costs a scrypt hash, which
+  // runs in the thread pool meanwhile instead of delaying the first answer.
   const url = await kernel.app.listen({ host: config.http.host, port: config.http.port });
-  const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
-
   const ready = (async () => {
     await kernel.start();
     if (config.defaultInstance && (await kernel.instances.count()) === 0) {
@@ -47,6 +34,30 @@ export async function serve(config: ResolvedConfig, opts: { env?: Record<string,
       process.stdout.write(`\nYour instance is ready: open ${link} to choose your passphrase.\n\n`);
     }
   })();
+
+  ready.catch(() => undefined);
+
+  let admin: FastifyInstance;
+  let adminUrl: string;
+  try {
+    const { hash, generated } = await ensureAdminPassphraseHash(config.storage, config.admin.passphraseHash);
+    if (generated) {
+      log.warn({ file: adminPassphrasePaths(config.storage).credential }, 'generated an admin passphrase for the CLI; only its hash is used by the server');
+    }
+    admin = await buildAdminServer({
+      log,
+      instances: kernel.instances,
+      auth: kernel.auth,
+      store: kernel.store,
+      passphraseHash: hash,
+      describePlugins: () => kernel.describePlugins(),
+    });
+    adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
+  } catch (err) {
+    // An admin port already taken, an unreadable storage folder: stop what was started rather than half-serve.
+    await kernel.stop();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -66,8 +77,6 @@ export async function serve(config: ResolvedConfig, opts: { env?: Record<string,
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
-  ready.catch((err: unknown) => {
-    log.fatal({ err }, 'start failed');
-  });
+  ready.catch((err: unknown) => log.fatal({ err }, 'start failed'));
   return { kernel, admin, url, adminUrl, ready, close };
 }

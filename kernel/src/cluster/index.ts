@@ -1,9 +1,8 @@
 /**
  * Picks the cluster backend: Redis when configured (several processes share state), memory otherwise (one
- * process, nothing to share).
+ * process, nothing to share). Each backend is imported only when chosen, so a Pi never loads ioredis.
  */
-import { createMemoryCluster } from './memory-cluster.ts';
-import { createRedisCluster, type RedisClusterOptions } from './redis-cluster.ts';
+import type { RedisClusterOptions } from './redis-cluster.ts';
 import type { ClusterPorts } from './types.ts';
 
 export interface ClusterConfig {
@@ -11,9 +10,9 @@ export interface ClusterConfig {
 }
 
 export async function createClusterPorts(cfg: ClusterConfig): Promise<ClusterPorts> {
-  return cfg.redis ? createRedisCluster(cfg.redis) : createMemoryCluster();
+  if (cfg.redis) return (await import('./redis-cluster.ts')).createRedisCluster(cfg.redis);
+  return (await import('./memory-cluster.ts')).createMemoryCluster();
 }
 
-export { createMemoryCluster } from './memory-cluster.ts';
-export { createRedisCluster, type RedisClusterOptions } from './redis-cluster.ts';
+export type { RedisClusterOptions } from './redis-cluster.ts';
 export type * from './types.ts';

@@ -1,11 +1,15 @@
 import type { ResolvedConfig } from '../boot/config.ts';
-import { CouchAdapter } from './couch-adapter.ts';
-import { PouchAdapter } from './pouch-adapter.ts';
 import type { StoreAdapter } from './types.ts';
 
-/** Switching backends is one line of config: this is the only place that knows both. */
-export function createStoreAdapter(store: ResolvedConfig['store']): StoreAdapter {
-  return store.kind === 'couchdb'
-    ? new CouchAdapter({ url: store.url, requestTimeoutMs: store.requestTimeoutMs })
-    : new PouchAdapter({ path: store.path });
+/**
+ * Switching backends is one line of config: this is the only place that knows both. Each adapter is imported
+ * only when chosen, so the embedded profile never loads nano and the farm never loads PouchDB.
+ */
+export async function createStoreAdapter(store: ResolvedConfig['store']): Promise<StoreAdapter> {
+  if (store.kind === 'couchdb') {
+    const { CouchAdapter } = await import('./couch-adapter.ts');
+    return new CouchAdapter({ url: store.url, requestTimeoutMs: store.requestTimeoutMs });
+  }
+  const { PouchAdapter } = await import('./pouch-adapter.ts');
+  return new PouchAdapter({ path: store.path });
 }

@@ -131,34 +131,87 @@ function pouchSince(since: string | undefined): number | 'now' | undefined {
   return seq;
 }
 
+interface PoolEntry {
+  handle: Promise<PouchDatabase>;
+  /** Operations running on the handle: it is never closed under them. */
+  users: number;
+  lastUsed: number;
+}
+
+/** How many databases stay open at once; each LevelDB holds ~4 file descriptors and ~50 KiB of native memory. */
+export const DEFAULT_MAX_OPEN_DATABASES = 64;
+
 export class PouchAdapter implements StoreAdapter {
   readonly kind = 'embedded' as const;
   readonly #root: string;
-  /** Promises, so that two concurrent first uses of a database share one PouchDB handle. */
-  readonly #handles = new Map<string, Promise<PouchDatabase>>();
+  readonly #maxOpen: number;
+  /**
+   * Open handles, least recently used first (a Map keeps insertion order and each use re-inserts). A thousand
+   * instances have thousands of databases: keeping them all open would cost ~220 KiB and 16 file descriptors
+   * per instance, so idle handles beyond `maxOpen` are closed and reopened on demand.
+   */
+  readonly #pool = new Map<string, PoolEntry>();
+  /** Handles being closed: LevelDB locks its directory, so a reopen must wait for the close to finish. */
+  readonly #closing = new Map<string, Promise<void>>();
   readonly #finds = new FindPaginator('never');
 
-  constructor(opts: { path: string }) {
+  constructor(opts: { path: string; maxOpenDatabases?: number }) {
     this.#root = path.resolve(opts.path);
+    this.#maxOpen = Math.max(1, opts.maxOpenDatabases ?? DEFAULT_MAX_OPEN_DATABASES);
   }
 
   #dir(db: string): string {
     return path.join(this.#root, directoryName(db));
   }
 
-  /** Opens (and so creates) a database. */
-  #open(db: string): Promise<PouchDatabase> {
+  /** Runs `fn` on the database's handle, opening (and so creating) it if needed. */
+  async #with<T>(db: string, fn: (handle: PouchDatabase) => Promise<T>): Promise<T> {
     assertDatabaseName(db);
-    const cached = this.#handles.get(db);
-    if (cached !== undefined) return cached;
-    const opening = this.#openNew(db);
-    this.#handles.set(db, opening);
-    // A failed open must not poison the cache; a later handle for the same name must not be dropped either.
-    opening.catch(() => this.#handles.get(db) === opening && this.#handles.delete(db));
-    return opening;
+    let entry = this.#pool.get(db);
+    if (entry) {
+      this.#pool.delete(db);
+    } else {
+      entry = { handle: this.#openNew(db), users: 0, lastUsed: 0 };
+      const opening = entry.handle;
+      // A failed open must not poison the pool; a later handle for the same name must not be dropped either.
+      opening.catch(() => this.#pool.get(db)?.handle === opening && this.#pool.delete(db));
+    }
+    this.#pool.set(db, entry);
+    entry.users++;
+    entry.lastUsed = Date.now();
+    try {
+      return await fn(await entry.handle);
+    } finally {
+      entry.users--;
+      this.#evict();
+    }
+  }
+
+  /** Like #with for a database that must already exist: reads never create one. */
+  async #withExisting<T>(db: string, fn: (handle: PouchDatabase) => Promise<T>): Promise<T> {
+    assertDatabaseName(db);
+    if (!this.#pool.has(db) && !(await isDirectory(this.#dir(db)))) throw StoreErrors.dbNotFound(db);
+    return this.#with(db, fn);
+  }
+
+  /** Closes idle handles, oldest first, until at most maxOpen remain. */
+  #evict(): void {
+    if (this.#pool.size <= this.#maxOpen) return;
+    for (const [db, entry] of this.#pool) {
+      if (this.#pool.size <= this.#maxOpen) break;
+      if (entry.users > 0) continue;
+      this.#pool.delete(db);
+      const closed = entry.handle.then((h) => h.close()).then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#closing.set(db, closed);
+      void closed.then(() => this.#closing.get(db) === closed && this.#closing.delete(db));
+    }
   }
 
   async #openNew(db: string): Promise<PouchDatabase> {
+    await this.#closing.get(db);
     await mkdir(this.#root, { recursive: true });
     const handle = new PouchDB(this.#dir(db));
     // PouchDB opens lazily; asking for info makes the directory exist before anyone lists or stats it.
@@ -166,35 +219,26 @@ export class PouchAdapter implements StoreAdapter {
     return handle;
   }
 
-  /** A database that must already exist: reads never create one. */
-  async #existing(db: string): Promise<PouchDatabase> {
-    assertDatabaseName(db);
-    if (!this.#handles.has(db) && !(await isDirectory(this.#dir(db)))) throw StoreErrors.dbNotFound(db);
-    return this.#open(db);
-  }
-
   async createDatabase(db: string): Promise<void> {
-    await this.#open(db);
+    await this.#with(db, async () => undefined);
   }
 
   async destroyDatabase(db: string): Promise<void> {
     assertDatabaseName(db);
-    if (!this.#handles.has(db) && !(await isDirectory(this.#dir(db)))) return;
-    const handle = await this.#open(db);
-    this.#handles.delete(db);
+    if (!this.#pool.has(db) && !(await isDirectory(this.#dir(db)))) return;
     // destroy() also drops the view and mango indexes PouchDB keeps in sibling directories.
-    await guard(db, 'db', () => handle.destroy());
+    await this.#with(db, (handle) => guard(db, 'db', () => handle.destroy()));
+    this.#pool.delete(db);
     await rm(this.#dir(db), { recursive: true, force: true });
   }
 
   async databaseExists(db: string): Promise<boolean> {
     assertDatabaseName(db);
-    return this.#handles.has(db) || isDirectory(this.#dir(db));
+    return this.#pool.has(db) || isDirectory(this.#dir(db));
   }
 
   async databaseInfo(db: string): Promise<DatabaseInfo> {
-    const handle = await this.#existing(db);
-    const info = asRecord(await guard(db, 'db', () => handle.info()), 'info');
+    const info = asRecord(await this.#withExisting(db, (handle) => guard(db, 'db', () => handle.info())), 'info');
     return {
       db_name: db,
       doc_count: typeof info.doc_count === 'number' ? info.doc_count : 0,
@@ -223,34 +267,28 @@ export class PouchAdapter implements StoreAdapter {
   }
 
   async get(db: string, id: string, opts: GetOptions = {}): Promise<Doc> {
-    const handle = await this.#existing(db);
-    return toPortDoc(await guard(db, 'doc', () => handle.get(id, defined(opts))));
+    return toPortDoc(await this.#withExisting(db, (handle) => guard(db, 'doc', () => handle.get(id, defined(opts)))));
   }
 
   async put(db: string, doc: NewDoc): Promise<WriteResult> {
-    const handle = await this.#open(db);
-    return writeResult(await guard(db, 'doc', () => handle.put(withId(doc))));
+    return writeResult(await this.#with(db, (handle) => guard(db, 'doc', () => handle.put(withId(doc)))));
   }
 
   async delete(db: string, id: string, rev: string): Promise<WriteResult> {
-    const handle = await this.#existing(db);
-    return writeResult(await guard(db, 'doc', () => handle.remove(id, rev)));
+    return writeResult(await this.#withExisting(db, (handle) => guard(db, 'doc', () => handle.remove(id, rev))));
   }
 
   async bulkDocs(db: string, docs: NewDoc[]): Promise<BulkResult[]> {
-    const handle = await this.#open(db);
-    const rows = await guard(db, 'doc', () => handle.bulkDocs(docs.map(withId)));
+    const rows = await this.#with(db, (handle) => guard(db, 'doc', () => handle.bulkDocs(docs.map(withId))));
     return rows.map(bulkRow);
   }
 
   async allDocs(db: string, opts: AllDocsOptions = {}): Promise<AllDocsResult> {
-    const handle = await this.#existing(db);
-    return toAllDocsResult(await guard(db, 'db', () => handle.allDocs(defined(opts))));
+    return toAllDocsResult(await this.#withExisting(db, (handle) => guard(db, 'db', () => handle.allDocs(defined(opts)))));
   }
 
   async createIndex(db: string, req: CreateIndexRequest): Promise<CreateIndexResult> {
-    const handle = await this.#open(db);
-    const answer = asRecord(await guard(db, 'db', () => handle.createIndex(defined(req))), 'createIndex');
+    const answer = asRecord(await this.#with(db, (handle) => guard(db, 'db', () => handle.createIndex(defined(req)))), 'createIndex');
     return {
       result: answer.result === 'exists' ? 'exists' : 'created',
       id: String(answer.id),
@@ -259,8 +297,7 @@ export class PouchAdapter implements StoreAdapter {
   }
 
   async find(db: string, req: FindRequest): Promise<FindResult> {
-    const handle = await this.#existing(db);
-    return this.#finds.find(req, (call) => this.#runFind(db, handle, call));
+    return this.#withExisting(db, (handle) => this.#finds.find(req, (call) => this.#runFind(db, handle, call)));
   }
 
   async #runFind(db: string, handle: PouchDatabase, call: FindCall): Promise<FindAnswer> {
@@ -272,7 +309,10 @@ export class PouchAdapter implements StoreAdapter {
   }
 
   async changes(db: string, opts: ChangesOptions = {}): Promise<ChangesResult> {
-    const handle = await this.#existing(db);
+    return this.#withExisting(db, (handle) => this.#changes(db, handle, opts));
+  }
+
+  async #changes(db: string, handle: PouchDatabase, opts: ChangesOptions): Promise<ChangesResult> {
     const feed = (since: number | 'now' | undefined, limit: number | undefined, include_docs: boolean | undefined) =>
       guard(db, 'db', () =>
         handle.changes(defined({ since, limit, include_docs, descending: opts.descending, doc_ids: opts.doc_ids })),
@@ -285,16 +325,15 @@ export class PouchAdapter implements StoreAdapter {
   }
 
   async queryView(db: string, ddoc: string, view: string, opts: ViewQueryOptions = {}): Promise<ViewResult> {
-    const handle = await this.#existing(db);
-    return toViewResult(await guard(db, 'doc', () => handle.query(`${ddoc}/${view}`, defined(opts))));
+    return toViewResult(await this.#withExisting(db, (handle) => guard(db, 'doc', () => handle.query(`${ddoc}/${view}`, defined(opts)))));
   }
 
   /** Nothing to reach: the store is in this process. */
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
-    const handles = [...this.#handles.values()];
-    this.#handles.clear();
-    await Promise.allSettled(handles.map(async (handle) => (await handle).close()));
+    const entries = [...this.#pool.values()];
+    this.#pool.clear();
+    await Promise.allSettled(entries.map(async (entry) => (await entry.handle).close()));
   }
 }
