@@ -31,3 +31,10 @@ export { PermissionSet } from './permissions/permission-set.ts';
 export type { RequestVerb, Verb } from './permissions/verbs.ts';
 export { toResource, readResource, JSONAPI_CONTENT_TYPE, type JsonApiResource } from './http/jsonapi.ts';
 export { SETTINGS_DOCTYPE, INSTANCE_SETTINGS_ID } from './instances/instance-service.ts';
+export {
+  registerPassphrase, changePassphrase, checkPassphrase, FORCE as FORCE_PASSPHRASE, PassphraseErrors,
+  MIN_KDF_ITERATIONS, MAX_KDF_ITERATIONS, type NewPassphrase, type PassphraseDeps,
+} from './auth/onboarding.ts';
+export { openSession } from './auth/open-session.ts';
+export { acceptForms } from './http/form-body.ts';
+export { domainWithoutPort } from './instances/domain.ts';

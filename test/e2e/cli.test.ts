@@ -51,6 +51,18 @@ t.test('the CLI creates an instance that the server then serves', async (t) => {
   t.equal(badAudience.code, 1);
   t.match(badAudience.stderr, /No OAuth client/);
 
+  const clientId = (await cli('instances', 'client-oauth', alice, 'http://127.0.0.1/cb', 'E2E', 'e2e-cli')).stdout.trim();
+  t.match(clientId, /^[0-9a-f]{32}$/, 'client-oauth registers a client');
+  const oauthToken = await cli('instances', 'token-oauth', alice, clientId, 'io.cozy.settings');
+  t.equal(oauthToken.code, 0, oauthToken.stderr);
+  const withOAuth = () => httpGet(server.port, '/settings/instance', alice, { authorization: `Bearer ${oauthToken.stdout.trim()}` });
+  t.equal((await withOAuth()).status, 200, 'the OAuth token works');
+  const setPass = await cli('instances', 'set-passphrase', alice, 'a brand new passphrase');
+  t.equal(setPass.code, 0, setPass.stderr);
+  t.equal((await withOAuth()).status, 400, 'set-passphrase revokes OAuth tokens');
+  const prelogin = await httpGet(server.port, '/public/prelogin', alice);
+  t.equal(prelogin.status, 200, 'the instance is onboarded once it has a passphrase');
+
   const withPass = await cli('instances', 'add', `bob.localhost:${server.port}`, '--passphrase', 'hunter2hunter2');
   t.equal(withPass.code, 0);
   t.notMatch(withPass.stdout, /Onboarding link/, 'an instance with a passphrase is onboarded at once');

@@ -76,13 +76,19 @@ export async function changePassphrase(
   keepSessionId: string | null,
 ): Promise<InstanceDoc> {
   const current = await deps.instances.get(inst.domain);
-  if (!(await checkPassphrase(current, currentPassphrase))) throw invalidPassphrase();
+  if (currentPassphrase !== FORCE && !(await checkPassphrase(current, currentPassphrase))) throw invalidPassphrase();
   const next = await withNewPassphrase(current, input);
   if (input.hint !== undefined) next.passphrase_hint = typeof input.hint === 'string' && input.hint !== '' ? input.hint : undefined;
   const saved = await deps.instances.save(next);
   await deps.sessions.deleteOthers(saved, keepSessionId);
   return saved;
 }
+
+/**
+ * Passed as the current passphrase by the owner's CLI (`cozy instances set-passphrase`, cozy-stack's `force`):
+ * the admin replaces a forgotten passphrase without knowing it.
+ */
+export const FORCE: unique symbol = Symbol('force-passphrase');
 
 /** A copy of the instance with the new passphrase hash, iterations and security stamp; validates the input. */
 async function withNewPassphrase(inst: InstanceDoc, input: NewPassphrase): Promise<InstanceDoc> {

@@ -61,6 +61,7 @@ export class Kernel {
   readonly instances: InstanceService;
   readonly app: FastifyInstance;
   readonly auth: AuthService;
+  readonly sessions: SessionService;
   #stopping?: Promise<void>;
   #storeWait?: NodeJS.Timeout;
 
@@ -69,7 +70,7 @@ export class Kernel {
     readonly cluster: ClusterPorts,
     readonly container: DependencyContainer,
     private readonly plugins: RunningPlugin[],
-    deps: { log: Logger; events: DocEventBus; store: DocumentStore; instances: InstanceService; app: FastifyInstance; auth: AuthService },
+    deps: { log: Logger; events: DocEventBus; store: DocumentStore; instances: InstanceService; app: FastifyInstance; auth: AuthService; sessions: SessionService },
   ) {
     this.log = deps.log;
     this.events = deps.events;
@@ -77,6 +78,7 @@ export class Kernel {
     this.instances = deps.instances;
     this.app = deps.app;
     this.auth = deps.auth;
+    this.sessions = deps.sessions;
   }
 
   static async boot(opts: KernelOptions): Promise<Kernel> {
@@ -134,7 +136,7 @@ export class Kernel {
       plugins: running,
       healthChecks: () => kernelRef.current?.healthChecks() ?? [],
     });
-    const kernel = new Kernel(config, cluster, container, running, { log, events, store, instances, app, auth });
+    const kernel = new Kernel(config, cluster, container, running, { log, events, store, instances, app, auth, sessions });
     kernelRef.current = kernel;
     return kernel;
   }

@@ -196,6 +196,29 @@ const commands: Record<string, Command> = {
       out.log(await token(values, { Domain: domain, Audience: 'access', Subject: clientId, Scope: scope.join(' ') }));
     },
   },
+  'instances client-oauth': {
+    usage: 'instances client-oauth <domain> <redirect-uri> <client-name> <software-id> [--json]',
+    summary: 'register an OAuth client and print its client_id (or the whole registration with --json)',
+    options: { json: { type: 'boolean' } },
+    async run({ values, positionals, out }) {
+      const [domain, redirectUri, clientName, softwareId] = positionals;
+      if (!domain || !redirectUri || !clientName || !softwareId) throw new UsageError('give <domain> <redirect-uri> <client-name> <software-id>');
+      const client = await (await admin(values)).request<Record<string, unknown>>('POST', '/instances/oauth_client', {
+        Domain: domain, RedirectURI: redirectUri, ClientName: clientName, SoftwareID: softwareId,
+      });
+      out.log(values.json ? JSON.stringify(client, null, 2) : String(client.client_id));
+    },
+  },
+  'instances set-passphrase': {
+    usage: 'instances set-passphrase <domain> <new-passphrase>',
+    summary: 'replace the passphrase (every browser session and OAuth token of the instance stops working)',
+    async run({ values, positionals, out }) {
+      const [domain, passphrase] = positionals;
+      if (!domain || !passphrase) throw new UsageError('give <domain> and <new-passphrase>');
+      await (await admin(values)).request('POST', `/instances/${encodeURIComponent(domain)}/passphrase`, { Passphrase: passphrase });
+      out.log(`Passphrase changed for ${domain}`);
+    },
+  },
   'config check': {
     usage: 'config check [--config FILE]',
     summary: 'validate the config and every enabled plugin, and print the plugin graph',

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { OAUTH_CLIENTS_DOCTYPE, type AuthService } from '../auth/auth-service.ts';
-import { verifySecret } from '../auth/passphrase.ts';
+import { changePassphrase, FORCE } from '../auth/onboarding.ts';
+import { clientPassphraseHash, verifySecret } from '../auth/passphrase.ts';
+import type { SessionService } from '../auth/sessions.ts';
+import { OAuthClientService } from '../auth/oauth-clients.ts';
+import type { ClusterPorts } from '../cluster/types.ts';
 import type { Audience } from '../auth/tokens.ts';
 import type { DocumentStore } from '../store/document-store.ts';
 import { KernelErrors } from '../errors.ts';
@@ -15,7 +19,9 @@ export interface AdminServerOptions {
   log: Logger;
   instances: InstanceService;
   auth: AuthService;
+  sessions: SessionService;
   store: DocumentStore;
+  cluster: ClusterPorts;
   passphraseHash: string;
   describePlugins: () => unknown;
 }
@@ -133,6 +139,29 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
     const scope = str(p, 'Scope', 'scope');
     // cozy-stack answers the token as a JSON string.
     return JSON.stringify(await opts.auth.issueToken(inst, audience, { subject, scope }));
+  });
+  // `cozy instances client-oauth`: registers a client as POST /auth/register would, for scripts and tests.
+  const clients = new OAuthClientService(opts.store, opts.instances, opts.cluster.locks);
+  app.post('/instances/oauth_client', async (req, reply) => {
+    const p = params(req);
+    const inst = await opts.instances.get(str(p, 'Domain', 'domain') ?? '');
+    const client = await clients.register(inst, {
+      redirect_uris: [str(p, 'RedirectURI', 'redirect_uri') ?? ''],
+      client_name: str(p, 'ClientName', 'client_name') ?? '',
+      software_id: str(p, 'SoftwareID', 'software_id') ?? '',
+    });
+    return reply.status(201).send(client);
+  });
+
+  // `cozy instances set-passphrase`: the admin replaces a forgotten passphrase; every session and OAuth token dies.
+  app.post<{ Params: { domain: string } }>('/instances/:domain/passphrase', async (req, reply) => {
+    const pass = str(params(req), 'Passphrase', 'passphrase');
+    if (!pass) throw KernelErrors.badRequest('Missing Passphrase', { source: { parameter: 'Passphrase' } });
+    const inst = await opts.instances.get(req.params.domain);
+    const hashed = await clientPassphraseHash(pass, inst.domain, inst.kdf_iterations);
+    await changePassphrase({ instances: opts.instances, sessions: opts.sessions }, inst, FORCE, { passphrase: hashed }, null);
+    if (!inst.onboarding_finished) await opts.instances.modify(inst.domain, { onboardingFinished: true });
+    return reply.status(204).send();
   });
   app.get<{ Params: { domain: string } }>('/instances/:domain', async (req) => ({
     data: instanceResource(await opts.instances.get(req.params.domain)),

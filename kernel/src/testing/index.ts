@@ -2,3 +2,4 @@
 export { storeContract } from './store-contract.ts';
 export { clusterContract } from './cluster-contract.ts';
 export { startTestKernel, type TestKernel } from './test-kernel.ts';
+export { clientPassphraseHash } from '../auth/passphrase.ts';

@@ -4,6 +4,7 @@ import {
   AuthErrors, KernelErrors, instanceOf, readResource, toResource, type PluginContext, type Doc,
 } from '@cozy-ts/kernel';
 import { readSettings, withDerivedFields, writeSettings } from './instance-settings.ts';
+import { passphraseRoutes } from './passphrase-routes.ts';
 
 const SESSIONS_DOCTYPE = 'io.cozy.sessions';
 const CLIENTS_DOCTYPE = 'io.cozy.oauth.clients';
@@ -56,6 +57,8 @@ export async function settingsRoutes(app: FastifyInstance, { ctx }: { ctx: Plugi
       },
     };
   });
+
+  passphraseRoutes(app, { auth, instances, sessions });
 
   app.get('/hint', async (req, reply) => {
     await auth.allowWholeType(req, 'GET', SETTINGS_DOCTYPE);

@@ -4,6 +4,7 @@ import { readCookie, setCookie } from '../../auth/cookies.ts';
 import { checkCsrf, issueCsrf } from '../../auth/csrf.ts';
 import { LOGIN_THROTTLED_CODE, LoginThrottle } from '../../auth/login-throttle.ts';
 import { checkPassphrase, registerPassphrase } from '../../auth/onboarding.ts';
+import { openSession as openSessionWith } from '../../auth/open-session.ts';
 import { checkRedirect, defaultRedirect, instanceUrl, type InstanceOrigin } from '../../auth/redirects.ts';
 import { SESSION_COOKIE, type SessionDuration } from '../../auth/sessions.ts';
 import { isCozyError } from '../../errors.ts';
@@ -79,11 +80,8 @@ export async function loginRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pr
   const { sessions, auth } = deps;
   const throttle = new LoginThrottle(deps.cluster.cache);
 
-  async function openSession(req: FastifyRequest, reply: FastifyReply, inst: InstanceDoc, duration: SessionDuration): Promise<void> {
-    const session = await sessions.create(inst, duration, { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
-    const cookie = sessions.cookieFor(inst, session);
-    setCookie(req, reply, cookie.name, cookie.value, { maxAge: cookie.maxAge, httpOnly: true, sameSite: 'Lax' });
-  }
+  const openSession = (req: FastifyRequest, reply: FastifyReply, inst: InstanceDoc, duration: SessionDuration) =>
+    openSessionWith(sessions, req, reply, inst, duration);
 
   function clearSessionCookie(req: FastifyRequest, reply: FastifyReply): void {
     if (readCookie(req, SESSION_COOKIE) !== undefined) setCookie(req, reply, SESSION_COOKIE, '', { maxAge: 0 });
