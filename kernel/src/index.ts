@@ -38,3 +38,4 @@ export {
 export { openSession } from './auth/open-session.ts';
 export { acceptForms } from './http/form-body.ts';
 export { domainWithoutPort } from './instances/domain.ts';
+export { finishOnboarding } from './http/auth/onboarding-handler.ts';

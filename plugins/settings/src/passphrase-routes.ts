@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   AuthErrors, FORCE_PASSPHRASE, acceptForms, changePassphrase, checkPassphrase, domainWithoutPort, instanceOf, openSession,
-  registerPassphrase, type PassphraseDeps,
+  finishOnboarding, type PassphraseDeps,
 } from '@cozy-ts/kernel';
 
 const SETTINGS_DOCTYPE = 'io.cozy.settings';
@@ -9,11 +9,6 @@ const SETTINGS_DOCTYPE = 'io.cozy.settings';
 function fields(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
   return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
-}
-
-function wantsHtml(req: FastifyRequest): boolean {
-  return String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') &&
-    String(req.headers.accept ?? '').includes('text/html');
 }
 
 /**
@@ -29,18 +24,7 @@ export function passphraseRoutes(app: FastifyInstance, deps: PassphraseDeps): vo
     return { salt: `me@${domainWithoutPort(inst.domain)}`, kdf: 0, iterations: inst.kdf_iterations };
   });
 
-  app.post('/passphrase', async (req, reply) => {
-    const body = fields(req);
-    const saved = await registerPassphrase(deps, instanceOf(req), body.register_token, {
-      passphrase: body.passphrase,
-      iterations: body.iterations,
-      hint: body.hint,
-    });
-    // The owner has just proved who they are: their first session starts now, as cozy-stack does.
-    await openSession(deps.sessions, req, reply, saved, 'long');
-    if (wantsHtml(req)) return reply.redirect('/', 303);
-    return reply.status(200).send({ redirect: '/' });
-  });
+  app.post('/passphrase', (req, reply) => finishOnboarding(deps, req, reply));
 
   app.put('/passphrase', async (req, reply) => {
     const caller = await deps.auth.allow(req, 'PUT', SETTINGS_DOCTYPE, { _id: 'io.cozy.settings.passphrase' });

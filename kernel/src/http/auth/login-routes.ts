@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readCookie, setCookie } from '../../auth/cookies.ts';
 import { checkCsrf, issueCsrf } from '../../auth/csrf.ts';
 import { LOGIN_THROTTLED_CODE, LoginThrottle } from '../../auth/login-throttle.ts';
-import { checkPassphrase, registerPassphrase } from '../../auth/onboarding.ts';
+import { checkPassphrase } from '../../auth/onboarding.ts';
+import { finishOnboarding } from './onboarding-handler.ts';
 import { openSession as openSessionWith } from '../../auth/open-session.ts';
 import { checkRedirect, defaultRedirect, instanceUrl, type InstanceOrigin } from '../../auth/redirects.ts';
 import { SESSION_COOKIE, type SessionDuration } from '../../auth/sessions.ts';
@@ -194,18 +195,7 @@ export async function loginRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pr
 
   // cozy-stack's onboarding endpoint is POST /settings/passphrase (the settings plugin); this one serves the
   // kernel's page and answers the same way: 303 for a browser form, 200 {redirect} for a script.
-  app.post('/auth/onboarding/passphrase', async (req, reply) => {
-    const body = fieldsOf(req);
-    const saved = await registerPassphrase(deps, instanceOf(req), body.register_token, {
-      passphrase: body.passphrase,
-      iterations: body.iterations,
-      hint: body.hint,
-    });
-    await openSession(req, reply, saved, 'long');
-    const redirect = defaultRedirect(originOf(req));
-    if (String(req.headers.accept ?? '').includes('text/html')) return seeOther(reply, redirect);
-    return reply.status(200).send({ redirect: redirect.href });
-  });
+  app.post('/auth/onboarding/passphrase', (req, reply) => finishOnboarding(deps, req, reply));
 
   app.get('/public/prelogin', async (req, reply) => {
     const inst = instanceOf(req);
