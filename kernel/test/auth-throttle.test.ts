@@ -10,6 +10,7 @@ import type { CozyError } from '../src/errors.ts';
 import { PouchAdapter } from '../src/store/pouch-adapter.ts';
 import { startTestKernel } from '../src/testing/test-kernel.ts';
 import { InjectBrowser } from './helpers/inject-browser.ts';
+import { withNoopClose } from './helpers/shared-ports.ts';
 
 const PASSWORD = 'the owner knows this one';
 const WRONG = 'bm90IHRoZSBwYXNzcGhyYXNl';
@@ -104,16 +105,6 @@ function withShortLockouts(cluster: ClusterPorts, ms: number): ClusterPorts {
   return { kind: cluster.kind, cache, locks: cluster.locks, pubsub: cluster.pubsub, close: async () => undefined };
 }
 
-/** Lets each kernel "close" a port the test owns without closing it for the other kernel. */
-function withNoopClose<T extends { close(): Promise<void> }>(x: T): T {
-  return new Proxy(x, {
-    get: (target, prop) => {
-      if (prop === 'close') return async () => undefined;
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
 
 t.test('over HTTP: five wrong passphrases from one address get 429 until the lock-out ends', async (t) => {
   const cluster = createMemoryCluster();

@@ -5,6 +5,7 @@ import { instancePrefix } from '../src/store/db-names.ts';
 import { PouchAdapter } from '../src/store/pouch-adapter.ts';
 import { startTestKernel } from '../src/testing/test-kernel.ts';
 import { makeProject, pluginSource } from './helpers/plugin-fixtures.ts';
+import { withNoopClose } from './helpers/shared-ports.ts';
 
 t.test('instance lifecycle', async (t) => {
   const tk = await startTestKernel();
@@ -138,16 +139,6 @@ t.test('two processes sharing store and cluster see creations and destructions a
   t.equal(await p2.kernel.instances.find('shared.example'), null, 'p2 stops serving the destroyed instance');
 });
 
-/** The same adapter for two kernels: each kernel's stop must not close what the other still uses. */
-function withNoopClose<T extends { close(): Promise<void> }>(x: T): T {
-  return new Proxy(x, {
-    get: (target, prop) => {
-      if (prop === 'close') return async () => undefined;
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
 
 /** The HTTP status a rejected call carries, or 0 when it succeeded. */
 function statusOf(p: Promise<unknown>): Promise<number> {
