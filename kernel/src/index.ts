@@ -39,3 +39,6 @@ export { openSession } from './auth/open-session.ts';
 export { acceptForms } from './http/form-body.ts';
 export { domainWithoutPort } from './instances/domain.ts';
 export { finishOnboarding } from './http/auth/onboarding-handler.ts';
+export { isReadableDoctype, isWritableDoctype } from './permissions/reserved-doctypes.ts';
+export { isValidDoctypeName } from './permissions/doctype.ts';
+export { parseScope } from './permissions/parse.ts';

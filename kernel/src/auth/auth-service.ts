@@ -95,6 +95,15 @@ export class AuthService {
     return st.auth;
   }
 
+  /**
+   * Authenticates a token that came another way than the request's headers (the first message of a
+   * websocket); `req` gives the instance and the session cookie an app token may be bound to.
+   */
+  authenticateToken(req: FastifyRequest, token: string): Promise<RequestAuth> {
+    if (!token) return Promise.reject(AuthErrors.noToken());
+    return this.#fromToken(req, { token, via: 'bearer' });
+  }
+
   /** Like authenticate, but null when the request carries no token at all. */
   async tryAuthenticate(req: FastifyRequest): Promise<RequestAuth | null> {
     if (!requestToken(req)) return null;
@@ -128,9 +137,13 @@ export class AuthService {
   }
 
   async #authenticate(req: FastifyRequest): Promise<RequestAuth> {
-    const inst = instanceOf(req);
     const found = requestToken(req);
     if (!found || !found.token) throw AuthErrors.noToken();
+    return this.#fromToken(req, found);
+  }
+
+  async #fromToken(req: FastifyRequest, found: { token: string; via: 'bearer' | 'basic' | 'query' | 'sharecode' }): Promise<RequestAuth> {
+    const inst = instanceOf(req);
     let token = found.token;
     if (found.via === 'basic') {
       const device = await this.devices.verify(inst, token);

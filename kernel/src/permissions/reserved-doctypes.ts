@@ -16,6 +16,8 @@ const RESERVED: ReadonlyMap<string, boolean> = new Map([
   ['io.cozy.intents', false],
   ['io.cozy.oauth.clients', false],
   ['io.cozy.oauth.access_codes', false],
+  // cozy-ts: hashes of device passwords (Basic auth for DAV clients)
+  ['io.cozy.auth.device_passwords', false],
   ['io.cozy.files.archives', false],
   ['io.cozy.sharings', false],
   ['io.cozy.shared', false],
