@@ -121,3 +121,16 @@ t.test('config check prints the plugin graph; a broken config exits 1 naming eve
   t.equal(help.code, 0);
   t.match(help.stdout, /Usage: cozy instances add <domain>/);
 });
+
+t.test('serve on a port already in use exits 1 saying which variable to set', async (t) => {
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
+  const port = (blocker.address() as { port: number }).port;
+  const storage = await mkdtemp(join(tmpdir(), 'cozy-e2e-'));
+  t.teardown(() => rm(storage, { recursive: true, force: true }));
+  const res = await runCozy(['serve'], { COZY_STORAGE: storage, COZY_HTTP_PORT: String(port), COZY_ADMIN_PORT: '0', COZY_LOG_LEVEL: 'silent' });
+  t.equal(res.code, 1);
+  t.match(res.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use: stop what uses it or set COZY_HTTP_PORT`));
+});

@@ -4,6 +4,19 @@ import { buildAdminServer } from '../http/admin-server.ts';
 import type { ResolvedConfig } from './config.ts';
 import { createLogger, Kernel } from './kernel.ts';
 
+/** Listens, turning the usual failures into a sentence that says what to change. */
+async function listenOrExplain(app: FastifyInstance, host: string, port: number, envName: string): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${port} on ${host} is already in use: stop what uses it or set ${envName}`, { cause: err });
+    if (code === 'EACCES') throw new Error(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges): set ${envName}`, { cause: err });
+    if (code === 'EADDRNOTAVAIL') throw new Error(`${host} is not an address of this machine`, { cause: err });
+    throw err;
+  }
+}
+
 export interface Server {
   kernel: Kernel;
   admin: FastifyInstance;
@@ -24,7 +37,10 @@ export async function serve(config: ResolvedConfig, opts: { env?: Record<string,
   const kernel = await Kernel.boot({ config, log, env: opts.env });
   // The public server comes first: making the admin passphrase on a first start costs a scrypt hash, which
   // runs in the thread pool meanwhile instead of delaying the first answer.
-  const url = await kernel.app.listen({ host: config.http.host, port: config.http.port });
+  const url = await listenOrExplain(kernel.app, config.http.host, config.http.port, 'COZY_HTTP_PORT').catch(async (err: unknown) => {
+    await kernel.stop();
+    throw err;
+  });
   const ready = (async () => {
     await kernel.start();
     if (config.defaultInstance && (await kernel.instances.count()) === 0) {
@@ -54,7 +70,7 @@ export async function serve(config: ResolvedConfig, opts: { env?: Record<string,
       passphraseHash: hash,
       describePlugins: () => kernel.describePlugins(),
     });
-    adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
+    adminUrl = await listenOrExplain(admin, config.admin.host, config.admin.port, 'COZY_ADMIN_PORT');
   } catch (err) {
     // An admin port already taken, an unreadable storage folder: stop what was started rather than half-serve.
     await kernel.stop();

@@ -297,7 +297,9 @@ export async function runCli(argv: string[], out: Output = { log: (l) => console
       out.error(err.message);
       return 1;
     }
-    out.error(`cozy ${name}: ${(err as Error).stack ?? String(err)}`);
+    // Errors we raise on purpose say what to do; anything else keeps its stack for a bug report.
+    const known = err instanceof Error && (err.cause !== undefined || (err as { code?: string }).code?.startsWith('COZY_ERR'));
+    out.error(`cozy ${name}: ${known ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
     return 1;
   }
 }
