@@ -78,6 +78,9 @@ t.test('a failing creation hook leaves nothing behind', async (t) => {
             await store.put(inst, 'io.cozy.files', { _id: 'io.cozy.files.root-dir', type: 'directory' });
             if (inst.domain.startsWith('doomed')) throw new Error('disk full');
           });
+          instances.onDestroying('fails-on-create', async (inst) => {
+            (globalThis.__cozyUndone ??= []).push(inst.domain);
+          });
         },`,
       ),
     },
@@ -89,6 +92,7 @@ t.test('a failing creation hook leaves nothing behind', async (t) => {
   t.equal(await tk.kernel.instances.find('doomed.example'), null);
   t.same(await tk.kernel.store.adapter.listDatabases(`${instancePrefix('doomed.example')}/`), []);
   t.equal(await tk.kernel.instances.count(), 0);
+  t.same((globalThis as { __cozyUndone?: string[] }).__cozyUndone, ['doomed.example'], 'plugins undo their setup on the rollback');
   const ok = await tk.createInstance('fine.example');
   t.ok(await tk.kernel.store.get(ok, 'io.cozy.files', 'io.cozy.files.root-dir'), 'the hook ran for a good instance');
   await tk.createInstance('doomed.example').catch(() => undefined);

@@ -161,6 +161,8 @@ export class InstanceService {
       doc._rev = await this.#write(doc);
     } catch (err) {
       this.log.error({ err, domain }, 'instance creation failed; rolling back');
+      // Plugins whose setup ran (files laid down on disk, ...) undo it as for a destruction.
+      await this.#runDestroyHooks(doc);
       await this.#purge(doc).catch((e: unknown) => this.log.error({ err: e, domain }, 'rollback failed'));
       throw err;
     }
@@ -202,12 +204,16 @@ export class InstanceService {
     doc.state = 'deleting';
     doc._rev = await this.#write(doc);
     await this.#invalidate(doc.domain);
-    for (const { owner, hook } of [...this.#destroyHooks].reverse()) {
-      await hook(doc).catch((err: unknown) => this.log.error({ err, owner, domain: doc.domain }, 'destroy hook failed'));
-    }
+    await this.#runDestroyHooks(doc);
     await this.#purge(doc);
     await this.#invalidate(doc.domain);
     this.log.info({ domain: doc.domain }, 'instance destroyed');
+  }
+
+  async #runDestroyHooks(doc: InstanceDoc): Promise<void> {
+    for (const { owner, hook } of [...this.#destroyHooks].reverse()) {
+      await hook(doc).catch((err: unknown) => this.log.error({ err, owner, domain: doc.domain }, 'destroy hook failed'));
+    }
   }
 
   async #purge(doc: InstanceDoc): Promise<void> {

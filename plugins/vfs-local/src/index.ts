@@ -1,0 +1,56 @@
+import { statfs, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { INSTANCES, VFS, definePlugin, type PluginContext } from '@cozy-ts/kernel';
+import { configSchema, defaults, type VfsLocalConfig } from './config.ts';
+import { LocalVfs } from './local-vfs.ts';
+
+export { LocalVfs, type LocalVfsOptions } from './local-vfs.ts';
+export type { VfsLocalConfig } from './config.ts';
+
+// Below this, /status says degraded: uploads may soon fail with 507.
+const LOW_SPACE_BYTES = 256 * 1024 * 1024;
+
+const backendOf = (ctx: PluginContext<VfsLocalConfig>) => ctx.container.resolve(LocalVfs);
+
+export default definePlugin<VfsLocalConfig>({
+  manifest: {
+    id: 'vfs-local',
+    name: '@cozy-ts/plugin-vfs-local',
+    version: '0.1.0',
+    kernel: '^1.0.0',
+    provides: [VFS],
+    requires: [{ capability: INSTANCES, range: '^1.0.0' }],
+    prefix: false,
+  },
+  configSchema,
+  defaults,
+  register(ctx) {
+    const vfs = new LocalVfs({ root: resolve(ctx.config.root), fsync: ctx.config.fsync });
+    ctx.container.register(LocalVfs, { useValue: vfs });
+    ctx.provide(VFS, vfs);
+    const instances = ctx.use(INSTANCES);
+    instances.onCreated('vfs-local', (inst) => vfs.initInstance(inst));
+    instances.onDestroying('vfs-local', (inst) => vfs.destroyInstance(inst));
+  },
+  async start(ctx) {
+    const vfs = backendOf(ctx);
+    const root = await vfs.prepare();
+    // Nothing is serving yet: every temporary of a dead process is garbage from a crash.
+    const removed = await vfs.cleanupAllTemporaries();
+    ctx.log.info({ root, removedTemporaries: removed }, 'local file storage ready');
+  },
+  async health(ctx) {
+    try {
+      const root = await backendOf(ctx).prepare();
+      // A real write: access(W_OK) says yes to root on a read-only remount or a file in place of the folder.
+      const probe = join(root, `.cozy_health_${process.pid}`);
+      await writeFile(probe, '');
+      await unlink(probe);
+      const fs = await statfs(root);
+      const free = fs.bavail * fs.bsize;
+      return free < LOW_SPACE_BYTES ? { status: 'degraded', detail: `${free} bytes free` } : { status: 'ok' };
+    } catch (err) {
+      return { status: 'down', detail: `file storage not writable: ${(err as Error).message}` };
+    }
+  },
+});

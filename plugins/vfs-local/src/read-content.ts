@@ -1,0 +1,38 @@
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { VfsErrors, type ByteRange } from '@cozy-ts/kernel';
+import { vfsError } from './fs-errors.ts';
+
+/**
+ * Streams a regular file, or the inclusive `range` of it. Opened with O_NOFOLLOW (a link planted at the last
+ * component is refused) and checked on the open descriptor, so what is checked is what is read. Every error
+ * is thrown before the stream exists, so an HTTP layer can still answer 404 or 416.
+ */
+export async function readContent(path: string, range?: ByteRange): Promise<Readable> {
+  checkRangeShape(range);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    throw vfsError(err);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw VfsErrors.notFound();
+    if (!range) return handle.createReadStream();
+    if (range.start >= st.size) throw VfsErrors.badRange(`The content has ${st.size} bytes`);
+    return handle.createReadStream({ start: range.start, end: Math.min(range.end ?? st.size - 1, st.size - 1) });
+  } catch (err) {
+    await handle.close();
+    throw vfsError(err);
+  }
+}
+
+function checkRangeShape(range: ByteRange | undefined): void {
+  if (!range) return;
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw VfsErrors.badRange();
+  }
+}

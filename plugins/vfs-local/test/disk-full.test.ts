@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import { VfsErrors, newInternalId } from '@cozy-ts/kernel';
+import { TempFileWriter } from '../src/content-writer.ts';
+import { InstanceArea } from '../src/instance-area.ts';
+import { LocalVfs } from '../src/local-vfs.ts';
+import { createTemporary } from '../src/temporaries.ts';
+import { instanceRef, newRef, put, sandbox, text } from './helpers.ts';
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+
+const body = (bytes: number) =>
+  Readable.from((function* () {
+    for (let sent = 0; sent < bytes; sent += 64 * 1024) yield Buffer.alloc(64 * 1024, 'z');
+  })());
+
+const noSpaceCode = { code: VfsErrors.noSpace.code, status: 507 };
+
+/** A 1 MiB tmpfs, or null when this machine will not mount one (not root, in a container without CAP_SYS_ADMIN). */
+async function tinyDisk(t: Test): Promise<string | null> {
+  const dir = await mkdtemp(join(tmpdir(), 'cozy-vfs-full-'));
+  try {
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir]);
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return null;
+  }
+  t.teardown(async () => {
+    await run('umount', [dir]);
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+const disk = await tinyDisk(t);
+const noDisk = disk ? false : 'cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN); the injected failures below cover the same code';
+
+t.test('a full disk (a real 1 MiB tmpfs) is 507 and leaves nothing half-written', { skip: noDisk }, async (t) => {
+  if (!disk) return;
+  const vfs = new LocalVfs({ root: join(disk, 'files') });
+  const inst = instanceRef('alice.example');
+  await vfs.initInstance(inst);
+  const existing = newRef('/existing.txt');
+  await put(vfs, inst, existing, 'old');
+  const free = async () => (await statfs(disk)).bfree;
+  const before = await free();
+
+  const big = newRef('/big.bin');
+  const writer = await vfs.createWriter(inst, big, { expectedSize: 2 * MiB });
+  await t.rejects(pipeline(body(2 * MiB), writer), noSpaceCode, 'the upload fails with 507 while streaming');
+  await t.rejects(writer.commit(), noSpaceCode, 'and the commit says so');
+  await writer.abort();
+  await t.rejects(vfs.read(inst, big), { code: VfsErrors.notFound.code }, 'no partial file');
+  t.same(await readdir(join(disk, 'files', 'alice.example', '.cozy_tmp')), [], 'no temporary left');
+  t.equal(await free(), before, 'the space is given back');
+
+  const next = { ...existing, internalId: newInternalId() };
+  const over = await vfs.createWriter(inst, next, { replaces: { internalId: existing.internalId, keepAsVersion: true } });
+  await t.rejects(pipeline(body(2 * MiB), over), noSpaceCode, 'an overwrite fails with 507');
+  await over.abort();
+  t.equal(await text(vfs.read(inst, existing)), 'old', 'the old content is intact');
+  await t.rejects(vfs.readVersion(inst, existing), { code: VfsErrors.notFound.code }, 'no version was made');
+
+  const thumb = await vfs.createThumbnailWriter(inst, existing.id, 'large');
+  await t.rejects(pipeline(body(2 * MiB), thumb), noSpaceCode, 'a thumbnail fails with 507 too');
+  await t.rejects(vfs.readThumbnail(inst, existing.id, 'large'), { code: VfsErrors.notFound.code });
+
+  await put(vfs, inst, newRef('/small.txt'), 'still works');
+  t.equal(await free(), before - 1, 'a small upload still fits afterwards');
+});
+
+/** A temporary whose file handle fails the way a full disk does. */
+async function failingTemporary(t: Test, fail: { writevAfter?: number; sync?: boolean; maxPerWrite?: number }) {
+  const s = await sandbox(t);
+  const area = new InstanceArea(s.area);
+  const temporary = await createTemporary(area);
+  let written = 0;
+  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+  const handle = new Proxy(temporary.handle, {
+    get(target, prop, receiver) {
+      if (prop === 'writev') {
+        return async (buffers: Buffer[]) => {
+          if (fail.writevAfter !== undefined && written >= fail.writevAfter) throw enospc();
+          const parts = fail.maxPerWrite === undefined ? buffers : [Buffer.concat(buffers).subarray(0, fail.maxPerWrite)];
+          const res = await target.writev(parts);
+          written += res.bytesWritten;
+          return res;
+        };
+      }
+      if (prop === 'sync' && fail.sync) return async () => Promise.reject(enospc());
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as FileHandle;
+  const tmpFiles = () => readdir(area.tmpDir);
+  return { temporary: { ...temporary, handle }, tmpFiles, area };
+}
+
+const noPlace = async () => {
+  throw new Error('must not be placed');
+};
+
+t.test('ENOSPC in the middle of a body is 507 at once, and the temporary goes', async (t) => {
+  const { temporary, tmpFiles } = await failingTemporary(t, { writevAfter: 128 * 1024 });
+  const writer = new TempFileWriter({ temporary, limits: {}, fsync: true, place: noPlace });
+  await t.rejects(pipeline(body(MiB), writer), noSpaceCode);
+  await t.rejects(writer.commit(), noSpaceCode);
+  await writer.abort();
+  t.same(await tmpFiles(), []);
+});
+
+t.test('ENOSPC when flushing (delayed allocation) is 507 at commit, and the temporary goes', async (t) => {
+  const { temporary, tmpFiles } = await failingTemporary(t, { sync: true });
+  const writer = new TempFileWriter({ temporary, limits: {}, fsync: true, place: noPlace });
+  await t.rejects(pipeline(body(MiB), writer), noSpaceCode);
+  await t.rejects(writer.commit(), noSpaceCode);
+  t.same(await tmpFiles(), []);
+});
+
+t.test('partial writes are completed: every byte lands, in order', async (t) => {
+  const { temporary, area } = await failingTemporary(t, { maxPerWrite: 1000 });
+  const placed: string[] = [];
+  const writer = new TempFileWriter({ temporary, limits: { expectedSize: 300_000 }, fsync: false, place: async (p) => (placed.push(p), false) });
+  const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+  await pipeline(Readable.from([data.subarray(0, 100_000), data.subarray(100_000, 250_000), data.subarray(250_000)]), writer);
+  const info = await writer.commit();
+  t.equal(info.size, 300_000);
+  t.same(info.md5, createHash('md5').update(data).digest());
+  t.same(await readFile(placed[0]), data);
+  t.ok(placed[0].startsWith(area.tmpDir));
+});
+
+t.test('a disk that accepts no byte without saying why is 507, not a busy loop', async (t) => {
+  const { temporary, tmpFiles } = await failingTemporary(t, { maxPerWrite: 0 });
+  const writer = new TempFileWriter({ temporary, limits: {}, fsync: false, place: noPlace });
+  await t.rejects(pipeline(Readable.from([Buffer.from('abc')]), writer), noSpaceCode);
+  await writer.abort();
+  t.same(await tmpFiles(), []);
+});
+
+t.test('a failure to place the content removes the temporary and reports the failure', async (t) => {
+  const s = await sandbox(t);
+  const area = new InstanceArea(s.area);
+  const writer = new TempFileWriter({ temporary: await createTemporary(area), limits: {}, fsync: false, place: noPlace });
+  writer.end('content');
+  await t.rejects(writer.commit(), /must not be placed/);
+  t.same(await readdir(area.tmpDir), []);
+  await writeFile(join(area.tmpDir, 'not-ours'), 'junk');
+  t.equal(await s.vfs.cleanupTemporaries(s.inst), 1, 'junk with a foreign name is removed by the cleanup');
+});
