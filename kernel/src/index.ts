@@ -22,6 +22,8 @@ export type { InstanceService, InstanceHook } from './instances/instance-service
 export type { Cache, ClusterPorts, Lock, Locks, PubSub, AcquireOptions } from './cluster/types.ts';
 export { KERNEL_VERSION } from './version.ts';
 export { AUTH, SESSIONS, DEVICE_PASSWORDS } from './capabilities/kernel-services.ts';
+export { REALTIME, type RealtimeService, type RealtimeEvent, type RealtimeVerb } from './capabilities/realtime.ts';
+export { VFS, VfsErrors, VFS_TRASH_PATH, VFS_RESERVED_NAMES, isValidFileId, isValidInternalId, isValidThumbFormat, checkFileId, checkVersionRef, checkThumbnailRef, vfsPathSegments, vfsEntrySegments, newInternalId, type VfsContent, type ContentRef, type VersionRef, type ByteRange, type WriteOptions, type ContentInfo, type ContentStat, type ContentWriter, type StoredEntry } from './capabilities/vfs.ts';
 export type { AuthService, RequestAuth, AuthKind } from './auth/auth-service.ts';
 export type { SessionService, SessionDoc } from './auth/sessions.ts';
 export type { DevicePasswordService, DevicePasswordDoc, DeviceScope } from './auth/device-passwords.ts';
