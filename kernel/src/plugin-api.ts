@@ -41,6 +41,10 @@ export interface PluginContext<Config> {
   /** A child container owned by this plugin. */
   readonly container: DependencyContainer;
   readonly log: Logger;
+  /** Where local data lives: the kernel's `storage` folder, and the config file's folder (relative paths in a plugin's config are meant from there). */
+  readonly paths: { readonly storage: string; readonly configDir: string };
+  /** A path from the plugin's config, resolved against the config file's folder. */
+  resolvePath(path: string): string;
   /** Makes a capability available to the plugins that require it. Only capabilities in `manifest.provides`. */
   provide<T>(cap: Capability<T>, impl: T | (() => T)): void;
   /** A required capability or a kernel service; throws if neither provided nor required. */

@@ -109,7 +109,12 @@ export class Kernel {
     const running: RunningPlugin[] = loaded.plugins.map((p: LoadedPlugin) => ({
       packageName: p.packageName,
       plugin: p.plugin,
-      ctx: createPluginContext(p.plugin, p.config, { root: container, log, kernelCapabilities: kernelCaps }),
+      ctx: createPluginContext(p.plugin, p.config, {
+        root: container,
+        log,
+        kernelCapabilities: kernelCaps,
+        paths: { storage: config.storage, configDir: config.baseDir },
+      }),
       started: false,
     }));
 

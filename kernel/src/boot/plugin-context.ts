@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import type { Capability } from '../capabilities/capability.ts';
@@ -7,6 +8,7 @@ export interface ContextDeps {
   root: DependencyContainer;
   log: Logger;
   kernelCapabilities: ReadonlySet<string>;
+  paths: { storage: string; configDir: string };
 }
 
 /** Builds the context a plugin sees: its config, a child container, and capability access checked against its manifest. */
@@ -29,6 +31,8 @@ export function createPluginContext(
     config: Object.freeze(config),
     container,
     log,
+    paths: Object.freeze({ ...deps.paths }),
+    resolvePath: (p: string) => resolve(deps.paths.configDir, p),
     provide<T>(cap: Capability<T>, impl: T | (() => T)) {
       if (!provides.has(cap.id)) {
         throw new Error(`plugin ${manifest.id} provides "${cap.id}" without declaring it in manifest.provides`);

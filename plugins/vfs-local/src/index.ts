@@ -1,5 +1,5 @@
 import { statfs, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { INSTANCES, VFS, definePlugin, type PluginContext } from '@cozy-ts/kernel';
 import { configSchema, defaults, type VfsLocalConfig } from './config.ts';
 import { LocalVfs } from './local-vfs.ts';
@@ -25,7 +25,9 @@ export default definePlugin<VfsLocalConfig>({
   configSchema,
   defaults,
   register(ctx) {
-    const vfs = new LocalVfs({ root: resolve(ctx.config.root), fsync: ctx.config.fsync });
+    // Beside the embedded store by default, so COZY_STORAGE moves files and documents together.
+    const root = ctx.config.root ? ctx.resolvePath(ctx.config.root) : join(ctx.paths.storage, 'files');
+    const vfs = new LocalVfs({ root, fsync: ctx.config.fsync });
     ctx.container.register(LocalVfs, { useValue: vfs });
     ctx.provide(VFS, vfs);
     const instances = ctx.use(INSTANCES);

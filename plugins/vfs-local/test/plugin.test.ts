@@ -54,3 +54,9 @@ t.test('refuses an invalid config before any plugin code runs', async (t) => {
   await t.rejects(startTestKernel({ config: { plugins: { [PLUGIN]: { root: '' } } } }), /root/);
   await t.rejects(startTestKernel({ config: { plugins: { [PLUGIN]: { root: '/x', nope: 1 } } } }), /nope|additional/i);
 });
+
+t.test('without a root, files live in the kernel storage folder beside the embedded store', async (t) => {
+  const { tk } = await boot(t, {});
+  await tk.createInstance('carol.example');
+  t.same((await readdir(join(tk.dir, 'files', 'carol.example'))).sort(), ['.cozy_tmp', '.cozy_trash']);
+});
