@@ -26,14 +26,15 @@ export async function startTestKernel(
   const dir = await mkdtemp(join(tmpdir(), 'cozy-test-'));
   const baseDir = opts.baseDir ?? process.cwd();
   const config = resolveConfig({ storage: dir, defaultInstance: false, ...opts.config }, { file: null, baseDir, env: opts.env ?? {} });
-  const kernel = await Kernel.boot({
-    config,
-    log: pino({ level: process.env.COZY_TEST_LOG ?? 'silent' }),
-    env: opts.env ?? {},
-    storeAdapter: opts.storeAdapter,
-    cluster: opts.cluster,
-  });
+  let kernel: Kernel;
   try {
+    kernel = await Kernel.boot({
+      config,
+      log: pino({ level: process.env.COZY_TEST_LOG ?? 'silent' }),
+      env: opts.env ?? {},
+      storeAdapter: opts.storeAdapter,
+      cluster: opts.cluster,
+    });
     await kernel.start();
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

@@ -26,6 +26,9 @@ const MemoryPouch = PouchDB.defaults({ adapter: 'memory' });
 
 const data = process.env.DATA || fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'couch-server-'));
 fs.mkdirSync(data, { recursive: true });
+// PouchDB still makes an empty folder per database name relative to the working directory, even with the memory
+// adapter: work inside DATA so nothing lands in the caller's folder (the test removes DATA at the end).
+process.chdir(data);
 
 const app = express();
 app.use(
