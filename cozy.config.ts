@@ -11,7 +11,10 @@ export default defineConfig({
   storage: './storage',
   // No `store` key: the embedded store under storage/db. Farm: store: { couchdb: { url: 'http://127.0.0.1:5984' } }.
   plugins: {
+    '@cozy-ts/plugin-vfs-local': {},
     '@cozy-ts/plugin-settings': {},
+    '@cozy-ts/plugin-data': {},
+    '@cozy-ts/plugin-realtime': {},
     'cozy-ts-plugin-hello': {},
   },
 });

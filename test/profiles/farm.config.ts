@@ -14,6 +14,8 @@ export default defineConfig({
   defaultInstance: false,
   plugins: {
     '@cozy-ts/plugin-settings': {},
+    '@cozy-ts/plugin-data': {},
+    '@cozy-ts/plugin-realtime': {},
     'cozy-ts-plugin-hello': {},
   },
 });

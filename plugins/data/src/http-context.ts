@@ -1,0 +1,64 @@
+import type { FastifyRequest } from 'fastify';
+import { instanceOf, type AuthService, type DocumentStore, type InstanceRef } from '@cozy-ts/kernel';
+import type { Access } from './access.ts';
+import { BulkDocs } from './bulk-docs.ts';
+import { Changes } from './changes.ts';
+import { Databases } from './databases.ts';
+import { DesignDocs } from './design-docs.ts';
+import { Documents } from './documents.ts';
+import { Finder } from './find.ts';
+import { References } from './references.ts';
+
+/** What every route file gets: the domain services, built once when the routes are mounted. */
+export interface DataServices {
+  store: DocumentStore;
+  documents: Documents;
+  bulk: BulkDocs;
+  finder: Finder;
+  changes: Changes;
+  designDocs: DesignDocs;
+  references: References;
+  databases: Databases;
+  /** The instance and the caller's rights, for a request. */
+  caller(req: FastifyRequest): { inst: InstanceRef; access: Access };
+}
+
+/** Access answered by the kernel's AUTH service for one request (it memoises the token check per request). */
+function accessFor(auth: AuthService, req: FastifyRequest): Access {
+  return {
+    allow: async (verb, doctype, doc) => {
+      await auth.allow(req, verb, doctype, doc);
+    },
+    allowWholeType: async (verb, doctype) => {
+      await auth.allowWholeType(req, verb, doctype);
+    },
+    holds: async (verb, doctype, doc) => {
+      const { permissions } = await auth.authenticate(req);
+      return doc ? permissions.allow(verb, doctype, doc) : permissions.allowWholeType(verb, doctype);
+    },
+  };
+}
+
+export function dataServices(store: DocumentStore, auth: AuthService): DataServices {
+  return {
+    store,
+    documents: new Documents(store),
+    bulk: new BulkDocs(store),
+    finder: new Finder(store),
+    changes: new Changes(store),
+    designDocs: new DesignDocs(store),
+    references: new References(store),
+    databases: new Databases(store),
+    caller: (req) => ({ inst: instanceOf(req), access: accessFor(auth, req) }),
+  };
+}
+
+export interface DoctypeParams {
+  doctype: string;
+}
+export interface DocParams extends DoctypeParams {
+  docid: string;
+}
+export interface DesignParams extends DoctypeParams {
+  ddoc: string;
+}
