@@ -6,6 +6,8 @@ import type { PermissionLookup, PermissionRecord } from '../permissions/permissi
 import { PermissionSet } from '../permissions/permission-set.ts';
 import type { RequestVerb } from '../permissions/verbs.ts';
 import type { PermissionDoc } from '../permissions/selector.ts';
+import type { ClusterPorts } from '../cluster/types.ts';
+import type { DocEventBus } from '../events/doc-events.ts';
 import type { DocumentStore } from '../store/document-store.ts';
 import type { Doc } from '../store/types.ts';
 import { AuthErrors } from './auth-errors.ts';
@@ -63,6 +65,10 @@ export function requestToken(req: FastifyRequest): { token: string; via: 'bearer
   return null;
 }
 
+function clientKey(domain: string, id: string): string {
+  return `${domain}\n${id}`;
+}
+
 export function constantTimeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -73,13 +79,44 @@ export function constantTimeEqual(a: string, b: string): boolean {
  * Request authentication and permission checks for every plugin. Results are memoised per request, so
  * several checks in one handler verify the token once.
  */
+/** OAuth client documents seen recently: checking the client on every request would cost a store read each. */
+const CLIENT_TTL_MS = 30_000;
+const CLIENTS_CHANNEL = 'auth:oauth-clients';
+
 export class AuthService {
+  readonly #clients = new Map<string, { doc: Doc; until: number }>();
+  #unsubscribe: Array<() => void | Promise<void>> = [];
+
   constructor(
     private readonly store: DocumentStore,
     private readonly sessions: SessionService,
     private readonly devices: DevicePasswordService,
     private readonly permissionLookup: () => PermissionLookup,
+    private readonly events: DocEventBus,
+    private readonly cluster: ClusterPorts,
   ) {}
+
+  /**
+   * Keeps the client cache honest: a change to a client on this process drops it here at once and, through the
+   * cluster pub/sub, on every other process, so a deleted client's tokens stop working everywhere.
+   */
+  async start(): Promise<void> {
+    const off = this.events.on((e) => {
+      if (e.doctype !== OAUTH_CLIENTS_DOCTYPE) return;
+      const key = clientKey(e.domain, e.doc._id);
+      this.#clients.delete(key);
+      void this.cluster.pubsub.publish(CLIENTS_CHANNEL, key).catch(() => undefined);
+    });
+    const unsub = await this.cluster.pubsub.subscribe(CLIENTS_CHANNEL, (key) => this.#clients.delete(key));
+    this.#unsubscribe = [off, unsub];
+  }
+
+  async stop(): Promise<void> {
+    const fns = this.#unsubscribe;
+    this.#unsubscribe = [];
+    for (const fn of fns) await fn();
+    this.#clients.clear();
+  }
 
   /** The browser session of the request's cookie, if any. */
   session(req: FastifyRequest): Promise<SessionDoc | null> {
@@ -175,15 +212,24 @@ export class AuthService {
     }
   }
 
-  async #forOAuth(inst: InstanceDoc, claims: TokenClaims): Promise<RequestAuth> {
-    let client: Doc;
+  async #client(inst: InstanceDoc, id: string): Promise<Doc> {
+    const key = clientKey(inst.domain, id);
+    const hit = this.#clients.get(key);
+    if (hit && hit.until > Date.now()) return hit.doc;
     try {
-      client = await this.store.get(inst, OAUTH_CLIENTS_DOCTYPE, claims.sub);
+      const doc = await this.store.get(inst, OAUTH_CLIENTS_DOCTYPE, id);
+      if (this.#clients.size >= 10_000) this.#clients.delete(this.#clients.keys().next().value as string);
+      this.#clients.set(key, { doc, until: Date.now() + CLIENT_TTL_MS });
+      return doc;
     } catch (err) {
       // A deleted client's tokens die with it.
       if ((err as { status?: number }).status === 404) throw AuthErrors.invalidToken();
       throw err;
     }
+  }
+
+  async #forOAuth(inst: InstanceDoc, claims: TokenClaims): Promise<RequestAuth> {
+    const client = await this.#client(inst, claims.sub);
     const scope = claims.scope ?? '';
     if (scope === '*' && client.flagship !== true) throw AuthErrors.invalidToken();
     const permissions = scope === '*' ? PermissionSet.maximal() : PermissionSet.fromScope(scope);

@@ -89,12 +89,36 @@ function peekAudience(token: string): Audience | null {
 }
 
 /**
+ * Tokens already verified, per instance and token text. Clients send the same token on every request, and
+ * verifying HS512 through WebCrypto costs more than the rest of a request; the signature and issuer of a given
+ * token string cannot change, so a hit skips them while the age check below still runs every time.
+ */
+const VERIFIED_MAX = 10_000;
+const VERIFIED_TTL_MS = 60_000;
+const verified = new Map<string, { claims: TokenClaims; until: number }>();
+
+function rememberVerified(key: string, claims: TokenClaims): void {
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+  verified.set(key, { claims, until: Date.now() + VERIFIED_TTL_MS });
+}
+
+function checkAge(claims: TokenClaims): TokenClaims {
+  const validity = validitySeconds(claims);
+  if (validity !== null && claims.iat + validity < Date.now() / 1000) throw AuthErrors.expiredToken();
+  return claims;
+}
+
+/**
  * Verifies signature, issuer, audience and age. Any fault is `Invalid JWT token` (400) except age, which is
  * `Expired token` (400). Only HS512 is accepted, so `alg: none` or an RSA/HMAC confusion cannot pass.
  */
 export async function verifyToken(inst: InstanceDoc, token: string, allowed?: readonly Audience[]): Promise<TokenClaims> {
   const aud = peekAudience(token);
   if (!aud || (allowed && !allowed.includes(aud))) throw AuthErrors.invalidToken();
+  // The secrets are part of the key: a re-created instance with the same domain never reuses an entry.
+  const key = `${inst.domain}\n${inst.session_secret.slice(0, 16)}\n${token}`;
+  const hit = verified.get(key);
+  if (hit && hit.until > Date.now()) return checkAge({ ...hit.claims });
   const { decodeProtectedHeader, jwtVerify } = await loadJose();
   let payload: Record<string, unknown>;
   try {
@@ -106,7 +130,6 @@ export async function verifyToken(inst: InstanceDoc, token: string, allowed?: re
   const claims = payload as unknown as TokenClaims;
   if (typeof claims.iat !== 'number' || typeof claims.sub !== 'string') throw AuthErrors.invalidToken();
   claims.aud = aud;
-  const validity = validitySeconds(claims);
-  if (validity !== null && claims.iat + validity < Date.now() / 1000) throw AuthErrors.expiredToken();
-  return claims;
+  rememberVerified(key, claims);
+  return checkAge({ ...claims });
 }

@@ -94,7 +94,7 @@ export class Kernel {
     const sessions = new SessionService(store);
     const devices = new DevicePasswordService(store);
     const permissions = new PermissionDocService(store);
-    const auth = new AuthService(store, sessions, devices, () => permissions);
+    const auth = new AuthService(store, sessions, devices, () => permissions, events, cluster);
 
     const container = rootContainer.createChildContainer();
     container.register(STORE.token, { useValue: store });
@@ -199,6 +199,7 @@ export class Kernel {
 
   private async startServices(): Promise<void> {
     await this.instances.start();
+    await this.auth.start();
     for (const p of this.plugins) {
       if (this.#stopping) return;
       try {
@@ -232,6 +233,7 @@ export class Kernel {
       }
     }
     await withTimeout(this.instances.stop(), bound, 'instances').catch(() => undefined);
+    await withTimeout(this.auth.stop(), bound, 'auth').catch(() => undefined);
     await withTimeout(this.cluster.close(), bound, 'cluster').catch((err: unknown) => this.log.warn({ err }, 'cluster close'));
     await withTimeout(this.store.adapter.close(), bound, 'store').catch((err: unknown) => this.log.warn({ err }, 'store close'));
   }
