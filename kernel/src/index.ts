@@ -44,3 +44,4 @@ export { finishOnboarding } from './http/auth/onboarding-handler.ts';
 export { isReadableDoctype, isWritableDoctype } from './permissions/reserved-doctypes.ts';
 export { isValidDoctypeName } from './permissions/doctype.ts';
 export { parseScope } from './permissions/parse.ts';
+export { readPageQuery, nextPageParams, type PageQuery } from './http/pagination.ts';
