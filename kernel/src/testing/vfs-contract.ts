@@ -497,11 +497,11 @@ const cases: Case[] = [
     },
   },
   {
-    title: 'a 20 MB upload streams through with bounded memory and reads back the same',
+    title: 'a 40 MB upload streams through with bounded memory and reads back the same',
     async run(t, ctx) {
       const { vfs, inst } = ctx;
       const gc = exposeGc();
-      const total = 20 * 1024 * 1024;
+      const total = 40 * 1024 * 1024;
       const chunk = 64 * 1024;
       // A full gc costs tens of ms in a test process: every 4 MiB is enough to see a body kept in memory.
       const every = 4 * 1024 * 1024;
@@ -537,7 +537,9 @@ const cases: Case[] = [
       }
       t.equal(read, total);
       t.same(back.digest(), expected);
-      t.ok(peak < 8 * 1024 * 1024, `buffer memory grew by ${(peak / 1048576).toFixed(1)} MiB at most while moving 20 MiB`);
+      // A body kept in memory shows as >= 40 MiB; streaming stays at a few MiB of buffers, GC timing allowing
+      // (8.3 MiB was seen on a loaded CI machine), hence the margin.
+      t.ok(peak < 16 * 1024 * 1024, `buffer memory grew by ${(peak / 1048576).toFixed(1)} MiB at most while moving 40 MiB`);
     },
   },
 ];
