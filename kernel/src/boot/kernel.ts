@@ -156,7 +156,8 @@ export class Kernel {
       const health = p.plugin.health;
       if (!health) continue;
       checks.push({
-        name: p.plugin.manifest.id,
+        // cozy-stack reports its file storage as `fs`; the plugin providing `vfs` answers under that name.
+        name: (p.plugin.manifest.provides ?? []).some((c) => c.id === 'vfs') ? 'fs' : p.plugin.manifest.id,
         run: async () => {
           if (!p.started) return { status: 'down', detail: 'not started' };
           return health(p.ctx);

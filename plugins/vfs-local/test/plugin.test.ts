@@ -41,8 +41,8 @@ t.test('start() removes the temporaries a crashed process left, and /status repo
   await writeFile(join(leftover, `${2 ** 22 + 1}-deadbeef`), 'half an upload');
   const { tk } = await boot(t, { root, fsync: false });
   t.same(await readdir(leftover), [], 'cleaned at start-up');
-  const check = tk.kernel.healthChecks().find((c) => c.name.includes('vfs-local'));
-  t.ok(check, 'a health check is registered');
+  const check = tk.kernel.healthChecks().find((c) => c.name === 'fs');
+  t.ok(check, 'a health check is registered under cozy-stack\'s `fs` key');
   t.match(await check?.run(), { status: /^(ok|degraded)$/ });
   await rm(root, { recursive: true });
   await writeFile(root, 'not a folder');
