@@ -1,12 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { createMemoryCluster } from '../src/cluster/memory-cluster.ts';
-import { PouchAdapter } from '../src/store/pouch-adapter.ts';
-import { startTestKernel } from '../src/testing/test-kernel.ts';
 import { makeProject } from './helpers/plugin-fixtures.ts';
-import { withNoopClose } from './helpers/shared-ports.ts';
+import { startTwoProcesses } from './helpers/shared-ports.ts';
 
 // A route that answers who the token says the caller is, so tests see authentication through HTTP.
 const whoamiPlugin = `
@@ -22,19 +16,7 @@ export default definePlugin({
 t.test('a deleted OAuth client stops working at once on every process, despite the client cache', async (t) => {
   const project = await makeProject([{ name: 'whoami', source: whoamiPlugin }]);
   t.teardown(project.cleanup);
-  const dir = await mkdtemp(join(tmpdir(), 'cozy-clients-'));
-  const adapter = new PouchAdapter({ path: dir });
-  const cluster = createMemoryCluster();
-  const config = { plugins: { whoami: {} } };
-  const p1 = await startTestKernel({ baseDir: project.dir, config, storeAdapter: withNoopClose(adapter), cluster: withNoopClose(cluster) });
-  const p2 = await startTestKernel({ baseDir: project.dir, config, storeAdapter: withNoopClose(adapter), cluster: withNoopClose(cluster) });
-  t.teardown(async () => {
-    await p1.close();
-    await p2.close();
-    await adapter.close();
-    await cluster.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { p1, p2 } = await startTwoProcesses(t, { baseDir: project.dir, config: { plugins: { whoami: {} } } });
   const inst = await p1.createInstance('alice.example');
   await p1.kernel.store.put(inst, 'io.cozy.oauth.clients', { _id: 'client1', client_name: 'c' });
   const token = await p1.kernel.auth.issueToken(inst, 'access', { subject: 'client1', scope: 'io.cozy.files' });

@@ -1,16 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { clientKey, DEFAULT_LOGIN_LIMITS, LoginThrottle, retryAfterSeconds } from '../src/auth/login-throttle.ts';
 import { clientPassphraseHash } from '../src/auth/passphrase.ts';
 import { createMemoryCluster } from '../src/cluster/memory-cluster.ts';
 import type { Cache, ClusterPorts } from '../src/cluster/types.ts';
 import type { CozyError } from '../src/errors.ts';
-import { PouchAdapter } from '../src/store/pouch-adapter.ts';
 import { startTestKernel } from '../src/testing/test-kernel.ts';
 import { InjectBrowser } from './helpers/inject-browser.ts';
-import { withNoopClose } from './helpers/shared-ports.ts';
+import { startTwoProcesses } from './helpers/shared-ports.ts';
 
 const PASSWORD = 'the owner knows this one';
 const WRONG = 'bm90IHRoZSBwYXNzcGhyYXNl';
@@ -130,26 +126,14 @@ t.test('over HTTP: five wrong passphrases from one address get 429 until the loc
 });
 
 t.test('1,000 failed logins lock the instance for every process sharing the cluster', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'cozy-throttle-'));
-  const adapter = new PouchAdapter({ path: dir });
-  const cluster = createMemoryCluster();
-  const shared = withShortLockouts(cluster, 1500);
   // Two "processes": each kernel has its own instance cache and throttle, only the store and cluster are shared.
-  const p1 = await startTestKernel({ storeAdapter: withNoopClose(adapter), cluster: shared });
-  const p2 = await startTestKernel({ storeAdapter: withNoopClose(adapter), cluster: shared });
-  t.teardown(async () => {
-    await p1.close();
-    await p2.close();
-    await adapter.close();
-    await cluster.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { p1, p2 } = await startTwoProcesses(t, { cluster: (c) => withShortLockouts(c, 1500) });
   const alice = await p1.createInstance('shared.example', { passphrase: PASSWORD });
   const hash = await clientPassphraseHash(PASSWORD, alice.domain, alice.kdf_iterations);
 
   // 999 failures spread over many addresses, recorded as the login route records them (checking 999 scrypt
   // hashes over HTTP would take minutes); the 1,000th goes through the first process's login form.
-  const throttle = new LoginThrottle(cluster.cache);
+  const throttle = new LoginThrottle(p1.kernel.cluster.cache);
   for (let i = 0; i < 999; i++) {
     const ip = `10.${(i >> 8) & 255}.${i & 255}.1`;
     await throttle.begin(alice, ip);

@@ -1,11 +1,9 @@
 import t from 'tap';
-import { createMemoryCluster } from '../src/cluster/memory-cluster.ts';
 import type { DocEvent } from '../src/events/doc-events.ts';
 import { instancePrefix } from '../src/store/db-names.ts';
-import { PouchAdapter } from '../src/store/pouch-adapter.ts';
 import { startTestKernel } from '../src/testing/test-kernel.ts';
 import { makeProject, pluginSource } from './helpers/plugin-fixtures.ts';
-import { withNoopClose } from './helpers/shared-ports.ts';
+import { startTwoProcesses } from './helpers/shared-ports.ts';
 
 t.test('instance lifecycle', async (t) => {
   const tk = await startTestKernel();
@@ -121,19 +119,8 @@ t.test('every write through the store emits a doc event with the old document', 
 });
 
 t.test('two processes sharing store and cluster see creations and destructions at once', async (t) => {
-  const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp('/tmp/cozy-shared-'));
-  const adapter = new PouchAdapter({ path: dir });
-  const cluster = createMemoryCluster();
   // Each "process" gets its own kernel and its own instance cache; only the store and cluster are shared.
-  const p1 = await startTestKernel({ storeAdapter: withNoopClose(adapter), cluster: withNoopClose(cluster) });
-  const p2 = await startTestKernel({ storeAdapter: withNoopClose(adapter), cluster: withNoopClose(cluster) });
-  t.teardown(async () => {
-    await p1.close();
-    await p2.close();
-    await adapter.close();
-    await cluster.close();
-    await import('node:fs/promises').then((fs) => fs.rm(dir, { recursive: true, force: true }));
-  });
+  const { p1, p2 } = await startTwoProcesses(t);
   t.equal(await p2.kernel.instances.find('shared.example'), null, 'p2 caches the miss');
   await p1.createInstance('shared.example');
   await new Promise((r) => setImmediate(r));
