@@ -82,11 +82,13 @@ t.test('a plugin whose stop hangs does not hold the shutdown past its bound', as
   t.ok(globalThis.__cozyTrace?.includes('stop:first'), 'the plugins after the hung one were still stopped');
 });
 
-t.test('stop can be called twice', async (t) => {
-  const tk = await startTestKernel({ config: { plugins: { 'cozy-ts-plugin-hello': {} } } });
+t.test('stop can be called twice and stops each plugin once', async (t) => {
+  const project = await makeProject([{ name: 'once', source: pluginSource({ id: 'once', name: 'once' }) }]);
+  t.teardown(project.cleanup);
+  const tk = await startTestKernel({ baseDir: project.dir, config: { plugins: { once: {} } } });
   await Promise.all([tk.kernel.stop(), tk.kernel.stop()]);
   await tk.close();
-  t.pass();
+  t.same(globalThis.__cozyTrace?.filter((e) => e === 'stop:once'), ['stop:once']);
 });
 
 t.test('a plugin that uses a capability it did not declare is told so', async (t) => {
