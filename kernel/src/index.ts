@@ -45,3 +45,4 @@ export { isReadableDoctype, isWritableDoctype } from './permissions/reserved-doc
 export { isValidDoctypeName } from './permissions/doctype.ts';
 export { parseScope } from './permissions/parse.ts';
 export { readPageQuery, nextPageParams, type PageQuery } from './http/pagination.ts';
+export { FILES, FilesErrors, FILES_DOCTYPE, FILES_VERSIONS_DOCTYPE, ROOT_DIR_ID, TRASH_DIR_ID, TRASH_DIR_NAME, isDir, isFile, fileSize, type FilesService, type FileDoc, type DirDoc, type RegularFileDoc, type FileVersionDoc, type FilesCozyMetadata, type UpdatedByAppEntry, type DocReference, type FilesActor, type ChangeOptions, type NewDirInput, type NewFileInput, type OverwriteInput, type FilePatch, type UpdateOptions, type CopyTarget, type DirPage, type ListOptions, type WalkEntry, type FileContent, type DiskUsage } from './capabilities/files.ts';
