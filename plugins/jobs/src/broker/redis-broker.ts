@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { JobsErrors } from '../errors.ts';
+import type { Broker, EnqueueOptions, Lease, QueueCounts } from './types.ts';
+
+export interface RedisBrokerOptions {
+  url: string;
+  /** BullMQ key prefix, so several stacks can share one Redis. */
+  prefix?: string;
+  leaseMs?: number;
+  dedupMs?: number;
+}
+
+interface QueueHandle {
+  queue: Queue;
+  worker: Worker;
+  /** Claims through one BullMQ worker are serialised: its blocking fetch keeps state that concurrent calls would trample. */
+  claiming: Promise<unknown>;
+}
+
+function unavailable(err: unknown): never {
+  throw JobsErrors.brokerUnavailable(undefined, { cause: err });
+}
+
+/**
+ * The farm's broker: BullMQ queues on Redis, consumed in BullMQ's "manual" mode (getNextJob, extendLock,
+ * moveToCompleted / moveToFailed / moveToDelayed) so that in-process workers and external workers share one
+ * lease protocol. Retries are decided by the jobs plugin (a job is added with a single BullMQ attempt and put
+ * back in the delayed set on a retry), and a lapsed lock is BullMQ's "stalled job", moved back to wait by the
+ * stalled checker every `leaseMs`.
+ */
+export class RedisBroker implements Broker {
+  readonly kind = 'redis' as const;
+  readonly leaseMs: number;
+  readonly #dedupMs: number;
+  readonly #prefix: string;
+  readonly #connection: Redis;
+  readonly #queues = new Map<string, QueueHandle>();
+  #closed = false;
+
+  private constructor(opts: RedisBrokerOptions, connection: Redis) {
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.#dedupMs = opts.dedupMs ?? 3_600_000;
+    this.#prefix = opts.prefix ?? 'cozy-jobs';
+    this.#connection = connection;
+  }
+
+  static async connect(opts: RedisBrokerOptions): Promise<RedisBroker> {
+    // BullMQ's workers block on Redis, which needs maxRetriesPerRequest: null; a dead Redis is seen by ping below.
+    const connection = new Redis(opts.url, { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: 3_000 });
+    connection.on('error', () => undefined);
+    try {
+      await connection.connect();
+      await connection.ping();
+    } catch (err) {
+      connection.disconnect();
+      unavailable(err);
+    }
+    return new RedisBroker(opts, connection);
+  }
+
+  #handle(name: string): QueueHandle {
+    if (this.#closed) throw JobsErrors.brokerUnavailable('The broker is closed');
+    let h = this.#queues.get(name);
+    if (!h) {
+      const queue = new Queue(name, { connection: this.#connection, prefix: this.#prefix });
+      queue.on('error', () => undefined);
+      const worker = new Worker(name, null, {
+        connection: this.#connection,
+        prefix: this.#prefix,
+        autorun: false,
+        lockDuration: this.leaseMs,
+        stalledInterval: this.leaseMs,
+        // Lost leases are counted by the jobs plugin (attempt > max_exec_count fails the job), not by BullMQ.
+        maxStalledCount: 1_000_000,
+        drainDelay: 1,
+      });
+      worker.on('error', () => undefined);
+      void worker.startStalledCheckTimer().catch(() => undefined);
+      h = { queue, worker, claiming: Promise.resolve() };
+      this.#queues.set(name, h);
+    }
+    return h;
+  }
+
+  async enqueue(queue: string, payload: unknown, opts: EnqueueOptions = {}): Promise<{ id: string; created: boolean }> {
+    const h = this.#handle(queue);
+    const id = opts.id ?? randomUUID();
+    const delay = Math.max(0, opts.delayMs ?? 0);
+    try {
+      if (opts.id) {
+        // BullMQ ignores an add whose id exists but does not say so; this key does, and outlives the job by dedupMs.
+        const fresh = await this.#connection.set(`${this.#prefix}:dedup:${queue}:${id}`, '1', 'PX', delay + this.#dedupMs, 'NX');
+        if (fresh !== 'OK') return { id, created: false };
+      }
+      const age = Math.ceil(this.#dedupMs / 1000);
+      await h.queue.add('job', payload, { jobId: id, delay, attempts: 1, removeOnComplete: { age }, removeOnFail: { age } });
+      return { id, created: true };
+    } catch (err) {
+      unavailable(err);
+    }
+  }
+
+  async claim<P = unknown>(queue: string, opts: { waitMs?: number } = {}): Promise<Lease<P> | null> {
+    const h = this.#handle(queue);
+    const run = h.claiming.then(() => this.#claim<P>(queue, h, opts.waitMs ?? 0));
+    h.claiming = run.catch(() => undefined);
+    return run;
+  }
+
+  async #claim<P>(name: string, h: QueueHandle, waitMs: number): Promise<Lease<P> | null> {
+    const deadline = Date.now() + waitMs;
+    try {
+      for (;;) {
+        if (this.#closed) return null;
+        const token = randomUUID();
+        const job = await h.worker.getNextJob(token, { block: waitMs > 0 });
+        if (job?.id) {
+          return { queue: name, id: job.id, payload: job.data as P, token, attempt: job.attemptsStarted, expiresAt: Date.now() + this.leaseMs };
+        }
+        if (Date.now() >= deadline) return null;
+      }
+    } catch (err) {
+      if (this.#closed) return null;
+      unavailable(err);
+    }
+  }
+
+  async #job(queue: string, id: string): Promise<Job | undefined> {
+    return Job.fromId(this.#handle(queue).queue, id);
+  }
+
+  async extend(queue: string, id: string, token: string, leaseMs = this.leaseMs): Promise<number | null> {
+    try {
+      const job = await this.#job(queue, id);
+      if (!job) return null;
+      const ok = await job.extendLock(token, leaseMs);
+      return ok ? Date.now() + leaseMs : null;
+    } catch (err) {
+      if (isLockError(err)) return null;
+      unavailable(err);
+    }
+  }
+
+  async complete(queue: string, id: string, token: string): Promise<boolean> {
+    try {
+      const job = await this.#job(queue, id);
+      if (!job) return false;
+      await job.moveToCompleted(null, token, false);
+      return true;
+    } catch (err) {
+      if (isLockError(err)) return false;
+      unavailable(err);
+    }
+  }
+
+  async fail(queue: string, id: string, token: string, opts: { error: string; final?: boolean; retryDelayMs?: number }): Promise<'retry' | 'failed' | 'lost'> {
+    try {
+      const job = await this.#job(queue, id);
+      if (!job) return 'lost';
+      if (opts.final) {
+        await job.moveToFailed(new Error(opts.error), token, false);
+        return 'failed';
+      }
+      // moveToDelayed does not check the lock: extending it first does, atomically enough for a lease holder.
+      if (!(await job.extendLock(token, this.leaseMs))) return 'lost';
+      await job.moveToDelayed(Date.now() + Math.max(1, opts.retryDelayMs ?? 0), token);
+      return 'retry';
+    } catch (err) {
+      if (isLockError(err)) return 'lost';
+      unavailable(err);
+    }
+  }
+
+  async remove(queue: string, id: string): Promise<boolean> {
+    try {
+      const job = await this.#job(queue, id);
+      if (!job || (await job.isActive())) return false;
+      await job.remove();
+      return true;
+    } catch (err) {
+      if (isLockError(err)) return false;
+      unavailable(err);
+    }
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    try {
+      const c = await this.#handle(queue).queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+      return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0 };
+    } catch (err) {
+      unavailable(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const handles = [...this.#queues.values()];
+    this.#queues.clear();
+    await Promise.all(handles.map(async (h) => {
+      await h.worker.close(true).catch(() => undefined);
+      await h.queue.close().catch(() => undefined);
+    }));
+    this.#connection.disconnect();
+  }
+}
+
+/** BullMQ's answers for a job whose lock is held by someone else or gone (codes -2 / -6 of its scripts). */
+function isLockError(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return /lock|not in the active state|Missing key for job/i.test(msg);
+}
