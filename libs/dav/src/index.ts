@@ -15,3 +15,7 @@ export * from './locks.ts';
 export * from './paths.ts';
 export * from './range.ts';
 export type { DavBackend, DavResource, WriteInput } from './backend.ts';
+export { DavCore, hrefFor, type DavRequest, type DavReply, type DavCoreOptions, type DavContext } from './core.ts';
+export { propStatsFor, activeLockXml, isCoreLive, CORE_LIVE_PROPERTIES, type PropertyContext } from './live-properties.ts';
+export { MemoryBackend } from './memory-backend.ts';
+export { mountDav, registerDavMethods, requestOrigin, DAV_METHODS, type MountOptions, type ResolvedTree, type ExtraMethodHandler } from './fastify-adapter.ts';

@@ -34,7 +34,9 @@ export function isStrictlyWithin(outer: string, inner: string): boolean {
  * different file than the one the client sees.
  */
 export function decodeDavPath(rawTail: string): string {
-  const noQuery = rawTail.split('?')[0].split('#')[0];
+  const noQuery = rawTail.split('?')[0];
+  // A fragment never belongs in a request target; honouring the part before it could delete a parent collection.
+  if (noQuery.includes('#')) throw DavErrors.badPath('A request path may not contain a fragment');
   const segments: string[] = [];
   for (const raw of noQuery.split('/')) {
     if (raw === '') continue;
