@@ -1,0 +1,493 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Doc, DocumentStore, InstanceRef, Locks, NewDoc } from '@cozy-ts/kernel';
+import { calendarFields, parseCalendar, type CalendarComponent, type ParsedCalendar } from './ical.ts';
+import {
+  DEFAULT_ADDRESSBOOK, DESIGN_ID, DESIGN_VERSION, DOCTYPES, collectionDoctype, cozyContactId, designDoc, memberDoctypes, memberId,
+  type HomeKind,
+} from './layout.ts';
+import { overallSpan, type ExpandLimits } from './recurrence.ts';
+import { SyncErrors } from './sync-errors.ts';
+import { formatToken, parseToken } from './sync-tokens.ts';
+import { contactFields, parseVcard, vcardFromFields, type ContactFields, type VcardVersion } from './vcard.ts';
+
+/** A calendar or address book document (`_id` is its name in URLs). */
+export interface CollectionDoc extends Doc {
+  displayname?: string;
+  description?: string;
+  color?: string;
+  order?: string;
+  timezone?: string;
+  components?: CalendarComponent[];
+  /** Dead properties set by PROPPATCH or extended MKCOL: Clark name → serialised element. */
+  props?: Record<string, string>;
+  /** Random at creation: tokens of an earlier collection of the same name are refused. */
+  generation: string;
+  created_at?: string;
+}
+
+/** What a member document carries for DAV beside the fields apps query. */
+export interface DavInfo {
+  collection: string;
+  href: string;
+  uid: string;
+  raw: string;
+  size: number;
+  comp?: CalendarComponent;
+  version?: VcardVersion;
+  first?: number | null;
+  last?: number | null;
+  /** Hash of the Contacts fields as read from `raw`: when the app edits them, the card is rebuilt. */
+  fields?: string;
+}
+
+export interface MemberDoc extends Doc {
+  dav?: DavInfo;
+}
+
+/** One member as listed by the `members` view. */
+export interface MemberRow {
+  name: string;
+  id: string;
+  doctype: string;
+  etag: string;
+  size?: number;
+  first?: number | null;
+  last?: number | null;
+}
+
+export interface Member {
+  name: string;
+  doctype: string;
+  doc: MemberDoc;
+  etag: string;
+}
+
+export interface ChangeSet {
+  token: string;
+  changed: MemberRow[];
+  removed: string[];
+}
+
+export interface PutPreconditions {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+}
+
+export function etagOf(doc: Doc): string {
+  return `"${doc._rev ?? ''}"`;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { status?: number }).status === 404;
+}
+
+const CONTACT_FIELD_KEYS: Array<keyof ContactFields> = ['fullname', 'name', 'email', 'phone', 'address', 'birthday', 'note', 'company', 'jobTitle'];
+
+export function fieldsHash(doc: Record<string, unknown>): string {
+  const picked: Record<string, unknown> = {};
+  for (const k of CONTACT_FIELD_KEYS) if (doc[k] !== undefined) picked[k] = doc[k];
+  return createHash('sha1').update(JSON.stringify(picked)).digest('hex');
+}
+
+function cozyMetadata(old: Doc | undefined, now: string): Record<string, unknown> {
+  const prev = (old?.cozyMetadata ?? {}) as Record<string, unknown>;
+  return { doctypeVersion: 1, metadataVersion: 1, createdAt: prev.createdAt ?? now, createdByApp: prev.createdByApp ?? 'sync', ...prev, updatedAt: now, updatedByApps: [{ slug: 'sync', date: now }] };
+}
+
+function matchesEtag(header: string, etag: string): boolean {
+  return header.split(',').map((s) => s.trim().replace(/^W\//, '')).some((t) => t === '*' || t === etag);
+}
+
+/**
+ * Calendars, address books and their members in the store. Every call takes the instance first; permissions
+ * are checked by the caller (routes) before it gets here.
+ */
+export class DavStore {
+  readonly #designed = new Set<string>();
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly locks: Locks,
+    private readonly limits: ExpandLimits & { maxResourceSize: number },
+  ) {}
+
+  // ---------------------------------------------------------------- collections
+
+  async listCollections(inst: InstanceRef, kind: HomeKind): Promise<CollectionDoc[]> {
+    const res = await this.store.allDocs(inst, collectionDoctype(kind), { include_docs: true }).catch((err: unknown) => {
+      if (isNotFound(err)) return { rows: [] };
+      throw err;
+    });
+    const docs = res.rows.map((r) => r.doc).filter((d): d is CollectionDoc => !!d && !d._id.startsWith('_design/'));
+    if (kind === 'contacts' && !docs.some((d) => d._id === DEFAULT_ADDRESSBOOK)) docs.unshift(await this.#defaultBook(inst));
+    return docs;
+  }
+
+  async getCollection(inst: InstanceRef, kind: HomeKind, name: string): Promise<CollectionDoc | null> {
+    try {
+      return (await this.store.get(inst, collectionDoctype(kind), name)) as CollectionDoc;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return kind === 'contacts' && name === DEFAULT_ADDRESSBOOK ? this.#defaultBook(inst) : null;
+    }
+  }
+
+  /** The default address book exists from the start: it is written the first time anyone asks for it. */
+  async #defaultBook(inst: InstanceRef): Promise<CollectionDoc> {
+    const doc: CollectionDoc = { _id: DEFAULT_ADDRESSBOOK, displayname: 'Contacts', generation: 'default', created_at: new Date().toISOString() };
+    try {
+      const res = await this.store.put(inst, DOCTYPES.addressbooks, doc, { old: null });
+      return { ...doc, _rev: res.rev };
+    } catch (err) {
+      if ((err as { status?: number }).status === 409) return (await this.store.get(inst, DOCTYPES.addressbooks, DEFAULT_ADDRESSBOOK)) as CollectionDoc;
+      throw err;
+    }
+  }
+
+  /** Creates a collection; 405 resource-must-be-null when the name is taken. */
+  async createCollection(inst: InstanceRef, kind: HomeKind, name: string, init: Partial<CollectionDoc>): Promise<CollectionDoc> {
+    if (await this.getCollection(inst, kind, name)) throw SyncErrors.resourceMustBeNull();
+    const doc: CollectionDoc = { ...init, _id: name, generation: randomBytes(8).toString('hex'), created_at: new Date().toISOString() };
+    if (kind === 'calendars') doc.components ??= ['VEVENT', 'VTODO'];
+    try {
+      const res = await this.store.put(inst, collectionDoctype(kind), doc, { old: null });
+      return { ...doc, _rev: res.rev };
+    } catch (err) {
+      if ((err as { status?: number }).status === 409) throw SyncErrors.resourceMustBeNull();
+      throw err;
+    }
+  }
+
+  async updateCollection(inst: InstanceRef, kind: HomeKind, doc: CollectionDoc): Promise<CollectionDoc> {
+    const res = await this.store.put(inst, collectionDoctype(kind), doc);
+    return { ...doc, _rev: res.rev };
+  }
+
+  /** Deletes the collection and its members (tombstones keep their name so sync-collection reports them). */
+  async deleteCollection(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc): Promise<void> {
+    const rows = await this.listMembers(inst, kind, coll._id);
+    const byType = new Map<string, MemberRow[]>();
+    for (const r of rows) byType.set(r.doctype, [...(byType.get(r.doctype) ?? []), r]);
+    for (const [doctype, list] of byType) {
+      for (let i = 0; i < list.length; i += 500) {
+        const chunk = list.slice(i, i + 500);
+        if (doctype === DOCTYPES.contacts && coll._id === DEFAULT_ADDRESSBOOK) {
+          // Contacts made in Cozy are the user's address book itself: they stay, only the DAV data goes.
+          await this.#detachContacts(inst, chunk);
+          continue;
+        }
+        await this.store.bulkDocs(inst, doctype, chunk.map((r) => ({ _id: r.id, _rev: r.etag.slice(1, -1), _deleted: true, dav: { collection: coll._id, href: r.name } })));
+      }
+    }
+    if (coll._rev && !(kind === 'contacts' && coll._id === DEFAULT_ADDRESSBOOK && coll.generation === 'default')) {
+      await this.store.delete(inst, collectionDoctype(kind), coll._id, coll._rev, { old: coll });
+    } else if (coll._rev) {
+      // The default book is never gone: it starts over with a new generation.
+      await this.store.put(inst, DOCTYPES.addressbooks, { ...coll, generation: randomBytes(8).toString('hex'), props: {} });
+    }
+  }
+
+  async #detachContacts(inst: InstanceRef, rows: MemberRow[]): Promise<void> {
+    const docs = await this.store.allDocs(inst, DOCTYPES.contacts, { keys: rows.map((r) => r.id), include_docs: true });
+    const updates: NewDoc[] = [];
+    for (const row of docs.rows) {
+      const doc = row.doc as MemberDoc | null | undefined;
+      if (!doc) continue;
+      if (doc.dav && doc.dav.collection === DEFAULT_ADDRESSBOOK && doc._id === memberId(DEFAULT_ADDRESSBOOK, doc.dav.href)) {
+        updates.push({ _id: doc._id, _rev: doc._rev, _deleted: true, dav: { collection: DEFAULT_ADDRESSBOOK, href: doc.dav.href } });
+      } else {
+        updates.push({ ...doc, trashed: true });
+      }
+    }
+    if (updates.length) await this.store.bulkDocs(inst, DOCTYPES.contacts, updates);
+  }
+
+  // ---------------------------------------------------------------- views
+
+  async #ensureDesign(inst: InstanceRef, doctype: string): Promise<void> {
+    const key = `${inst.prefix}/${doctype}`;
+    if (this.#designed.has(key)) return;
+    const wanted = designDoc(doctype === DOCTYPES.contacts);
+    let existing: Doc | null = null;
+    try {
+      existing = await this.store.adapter.get(this.store.db(inst, doctype), DESIGN_ID);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (!existing || existing.version !== DESIGN_VERSION) {
+      // Straight to the adapter: a design doc is no user data and must not reach realtime or the indexer.
+      await this.store.adapter.put(this.store.db(inst, doctype), { ...wanted, ...(existing?._rev ? { _rev: existing._rev } : {}) }).catch((err: unknown) => {
+        if ((err as { status?: number }).status !== 409) throw err;
+      });
+    }
+    this.#designed.add(key);
+  }
+
+  async #view(inst: InstanceRef, doctype: string, view: 'members' | 'uids', opts: Record<string, unknown>) {
+    await this.#ensureDesign(inst, doctype);
+    return this.store.queryView(inst, doctype, 'cozy-sync', view, { reduce: false, ...opts });
+  }
+
+  async listMembers(inst: InstanceRef, kind: HomeKind, coll: string): Promise<MemberRow[]> {
+    const out: MemberRow[] = [];
+    for (const doctype of memberDoctypes(kind)) {
+      const res = await this.#view(inst, doctype, 'members', { startkey: [coll], endkey: [coll, {}] });
+      for (const row of res.rows) {
+        const key = row.key as [string, string];
+        const v = row.value as { rev: string; size?: number; first?: number | null; last?: number | null };
+        out.push({ name: key[1], id: row.id as string, doctype, etag: `"${v.rev}"`, size: v.size, first: v.first, last: v.last });
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- members
+
+  #candidateIds(coll: string, name: string): string[] {
+    const ids = [memberId(coll, name)];
+    const cozy = cozyContactId(coll, name);
+    if (cozy) ids.push(cozy);
+    return ids;
+  }
+
+  #belongs(doc: MemberDoc, coll: string, name: string): boolean {
+    if (doc.dav) return doc.dav.collection === coll && doc.dav.href === name;
+    return coll === DEFAULT_ADDRESSBOOK && `${doc._id}.vcf` === name && !doc.trashed;
+  }
+
+  async getMember(inst: InstanceRef, kind: HomeKind, coll: string, name: string): Promise<Member | null> {
+    const found = await this.getMembers(inst, kind, coll, [name]);
+    return found.get(name) ?? null;
+  }
+
+  /** Members by name in one read per doctype (multiget). */
+  async getMembers(inst: InstanceRef, kind: HomeKind, coll: string, names: string[]): Promise<Map<string, Member>> {
+    const wanted = new Map<string, string>();
+    for (const n of names) for (const id of this.#candidateIds(coll, n)) wanted.set(id, n);
+    const out = new Map<string, Member>();
+    if (wanted.size === 0) return out;
+    for (const doctype of memberDoctypes(kind)) {
+      const res = await this.store.allDocs(inst, doctype, { keys: [...wanted.keys()], include_docs: true }).catch((err: unknown) => {
+        if (isNotFound(err)) return { rows: [] };
+        throw err;
+      });
+      for (const row of res.rows) {
+        const doc = row.doc as MemberDoc | null | undefined;
+        const name = wanted.get(row.key);
+        if (!doc || name === undefined || !this.#belongs(doc, coll, name)) continue;
+        out.set(name, { name, doctype, doc, etag: etagOf(doc) });
+      }
+    }
+    return out;
+  }
+
+  /** The stored body of a member: the client's bytes, or a card made from the Contacts fields. */
+  memberBody(m: Member): string {
+    const dav = m.doc.dav;
+    if (m.doctype === DOCTYPES.contacts) {
+      if (!dav) return vcardFromFields(m.doc._id, m.doc as ContactFields);
+      if (dav.fields && dav.fields !== fieldsHash(m.doc)) return this.#rebuiltCard(m.doc, dav);
+    }
+    return dav?.raw ?? '';
+  }
+
+  /**
+   * The Contacts app changed the fields after the card was stored: the card keeps what the app does not know
+   * (photos, custom properties) and takes the app's names, emails, phones and addresses.
+   */
+  #rebuiltCard(doc: MemberDoc, dav: DavInfo): string {
+    const fresh = vcardFromFields(dav.uid, doc as ContactFields).split('\r\n').filter((l) => l && !/^(BEGIN|END|VERSION|UID):/.test(l));
+    const replaced = new Set(['FN', 'N', 'EMAIL', 'TEL', 'ADR', 'BDAY', 'ORG', 'TITLE', 'NOTE']);
+    const src = dav.version === '3.0' ? dav.raw : dav.raw;
+    const lines = src.replace(/\r?\n[ \t]/g, '').split(/\r?\n/).filter((l) => {
+      const name = (/^(?:[^.:;]+\.)?([^:;]+)/.exec(l)?.[1] ?? '').toUpperCase();
+      return l && !replaced.has(name) && name !== 'END';
+    });
+    const body = [...lines, ...(dav.version === '3.0' ? fresh.map((l) => l.replace(/;PREF=1/, ';TYPE=pref')) : fresh), 'END:VCARD', ''];
+    return body.join('\r\n');
+  }
+
+  /**
+   * Creates or replaces a member. Preconditions: If-None-Match `*` (412 when it exists), If-Match (412 unless
+   * the current ETag); one UID per collection (409 no-uid-conflict naming the other member).
+   */
+  async putMember(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc, name: string, body: string, pre: PutPreconditions): Promise<{ etag: string; created: boolean }> {
+    if (Buffer.byteLength(body) > this.limits.maxResourceSize) throw kind === 'calendars' ? SyncErrors.calendarTooLarge() : SyncErrors.addressTooLarge();
+    const parsed = kind === 'calendars' ? this.#parseCalendarBody(body, coll) : this.#parseCardBody(body, name);
+    const lockName = `sync:uid:${inst.prefix}:${kind}:${coll._id}:${createHash('sha1').update(parsed.uid).digest('hex')}`;
+    return this.locks.withLock(lockName, { ttlMs: 30_000, waitMs: 10_000 }, async () => {
+      const current = await this.getMember(inst, kind, coll._id, name);
+      if (pre.ifNoneMatch !== undefined && current && matchesEtag(pre.ifNoneMatch, current.etag)) throw SyncErrors.preconditionFailed('The resource exists (If-None-Match)');
+      if (pre.ifMatch !== undefined && (!current || !matchesEtag(pre.ifMatch, current.etag))) throw SyncErrors.preconditionFailed('The resource changed (If-Match)');
+      await this.#checkUid(inst, kind, coll._id, parsed.uid, name);
+      const doctype = parsed.doctype;
+      const now = new Date().toISOString();
+      const id = current?.doc._id ?? memberId(coll._id, name);
+      const base: Record<string, unknown> = {};
+      if (current && current.doctype === doctype && !current.doc.dav) {
+        // A Cozy-made contact gets DAV data: keep what the app put beside the contact fields.
+        for (const [k, v] of Object.entries(current.doc)) if (!CONTACT_FIELD_KEYS.includes(k as keyof ContactFields)) base[k] = v;
+      } else if (current && current.doctype === doctype) {
+        for (const [k, v] of Object.entries(current.doc)) if (k === 'relationships' || k === 'metadata' || k === 'trashed') base[k] = v;
+      }
+      const doc: NewDoc = {
+        ...base,
+        ...parsed.fields,
+        _id: id,
+        dav: { ...parsed.dav, collection: coll._id, href: name, size: Buffer.byteLength(body), raw: body },
+        cozyMetadata: cozyMetadata(current?.doctype === doctype ? current.doc : undefined, now),
+      };
+      if (current && current.doctype === doctype) doc._rev = current.doc._rev;
+      let rev: string;
+      try {
+        rev = (await this.store.put(inst, doctype, doc, { old: current?.doctype === doctype ? current.doc : null })).rev;
+      } catch (err) {
+        if ((err as { status?: number }).status === 409) throw SyncErrors.preconditionFailed('The resource changed meanwhile');
+        throw err;
+      }
+      if (current && current.doctype !== doctype) await this.#tombstone(inst, current);
+      return { etag: `"${rev}"`, created: !current };
+    });
+  }
+
+  #parseCalendarBody(body: string, coll: CollectionDoc): { uid: string; doctype: string; fields: Record<string, unknown>; dav: Partial<DavInfo> } {
+    const p: ParsedCalendar = parseCalendar(body);
+    if (coll.components && !coll.components.includes(p.kind)) throw SyncErrors.unsupportedComponent(`This calendar holds ${coll.components.join(', ')} only`);
+    const span = overallSpan(p, this.limits);
+    return {
+      uid: p.uid,
+      doctype: p.kind === 'VTODO' ? DOCTYPES.todos : DOCTYPES.events,
+      fields: { ...calendarFields(p), calendar: coll._id },
+      dav: { uid: p.uid, comp: p.kind, first: span.first, last: span.last },
+    };
+  }
+
+  #parseCardBody(body: string, name: string): { uid: string; doctype: string; fields: Record<string, unknown>; dav: Partial<DavInfo> } {
+    const card = parseVcard(body);
+    const fields = contactFields(body, card.version);
+    const uid = card.uid ?? name.replace(/\.vcf$/, '');
+    return { uid, doctype: DOCTYPES.contacts, fields: { ...fields }, dav: { uid, version: card.version, fields: fieldsHash(fields as Record<string, unknown>) } };
+  }
+
+  async #checkUid(inst: InstanceRef, kind: HomeKind, coll: string, uid: string, name: string): Promise<void> {
+    for (const doctype of memberDoctypes(kind)) {
+      const res = await this.#view(inst, doctype, 'uids', { key: [coll, uid] });
+      const other = res.rows.find((r) => r.value !== name);
+      if (other) throw (kind === 'calendars' ? SyncErrors.calendarUidConflict : SyncErrors.addressUidConflict)(`UID ${uid} is already used by ${String(other.value)}`, { cause: { href: String(other.value), kind } });
+    }
+  }
+
+  async #tombstone(inst: InstanceRef, m: Member): Promise<void> {
+    const dav = m.doc.dav;
+    if (!dav) {
+      await this.store.put(inst, m.doctype, { ...m.doc, trashed: true }, { old: m.doc });
+      return;
+    }
+    const res = await this.store.bulkDocs(inst, m.doctype, [{ _id: m.doc._id, _rev: m.doc._rev, _deleted: true, dav: { collection: dav.collection, href: dav.href } }]);
+    if (res[0]?.error === 'conflict') throw SyncErrors.preconditionFailed('The resource changed meanwhile');
+  }
+
+  async deleteMember(inst: InstanceRef, kind: HomeKind, coll: string, name: string, ifMatch?: string): Promise<void> {
+    const current = await this.getMember(inst, kind, coll, name);
+    if (!current) throw SyncErrors.notFound();
+    if (ifMatch !== undefined && !matchesEtag(ifMatch, current.etag)) throw SyncErrors.preconditionFailed('The resource changed (If-Match)');
+    await this.#tombstone(inst, current);
+  }
+
+  /** Loads member documents for listed rows. */
+  async loadMembers(inst: InstanceRef, rows: MemberRow[]): Promise<Member[]> {
+    const byType = new Map<string, MemberRow[]>();
+    for (const r of rows) byType.set(r.doctype, [...(byType.get(r.doctype) ?? []), r]);
+    const out: Member[] = [];
+    for (const [doctype, list] of byType) {
+      const res = await this.store.allDocs(inst, doctype, { keys: list.map((r) => r.id), include_docs: true });
+      res.rows.forEach((row, i) => {
+        const doc = row.doc as MemberDoc | null | undefined;
+        const r = list[i] as MemberRow;
+        if (doc) out.push({ name: r.name, doctype, doc, etag: etagOf(doc) });
+      });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  async #seqs(inst: InstanceRef, kind: HomeKind): Promise<string[]> {
+    return Promise.all(memberDoctypes(kind).map(async (doctype) => {
+      try {
+        return (await this.store.databaseInfo(inst, doctype)).update_seq;
+      } catch (err) {
+        if (isNotFound(err)) return '0';
+        throw err;
+      }
+    }));
+  }
+
+  async currentToken(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc): Promise<string> {
+    return formatToken({ generation: coll.generation, seqs: await this.#seqs(inst, kind) });
+  }
+
+  /**
+   * What changed in a collection since a token: the doctypes' change feeds, kept to this collection. Works for
+   * writes made through /data too. A deleted member whose tombstone carries no name (deleted through /data) is
+   * found from its previous revision.
+   */
+  async changesSince(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc, token: string): Promise<ChangeSet> {
+    const doctypes = memberDoctypes(kind);
+    const since = parseToken(token, coll.generation, doctypes.length);
+    const current = await this.#seqs(inst, kind);
+    since.forEach((s, i) => {
+      const now = current[i] as string;
+      if (/^\d+$/.test(s) && /^\d+$/.test(now) && Number(s) > Number(now)) throw SyncErrors.invalidSyncToken();
+    });
+    const changed = new Map<string, MemberRow>();
+    const removed = new Set<string>();
+    const last: string[] = [];
+    for (const [i, doctype] of doctypes.entries()) {
+      let feed;
+      try {
+        feed = await this.store.changes(inst, doctype, { since: since[i], include_docs: true });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        last.push(since[i] as string);
+        continue;
+      }
+      last.push(feed.last_seq);
+      for (const row of feed.results) {
+        if (row.id.startsWith('_design/')) continue;
+        const doc = row.doc as MemberDoc | undefined;
+        if (!doc) continue;
+        if (row.deleted) {
+          const where = doc.dav?.collection ? doc.dav : await this.#previousDav(inst, doctype, doc);
+          if (where && where.collection === coll._id) removed.add(where.href);
+          continue;
+        }
+        let name: string | undefined;
+        if (doc.dav) name = doc.dav.collection === coll._id ? doc.dav.href : undefined;
+        else if (doctype === DOCTYPES.contacts && coll._id === DEFAULT_ADDRESSBOOK) name = `${doc._id}.vcf`;
+        if (name === undefined) continue;
+        if (doc.trashed && !doc.dav) {
+          removed.add(name);
+          continue;
+        }
+        changed.set(name, { name, id: doc._id, doctype, etag: etagOf(doc), size: doc.dav?.size });
+      }
+    }
+    for (const name of changed.keys()) removed.delete(name);
+    return { token: formatToken({ generation: coll.generation, seqs: last }), changed: [...changed.values()], removed: [...removed] };
+  }
+
+  async #previousDav(inst: InstanceRef, doctype: string, tomb: MemberDoc): Promise<{ collection: string; href: string } | undefined> {
+    try {
+      const withRevs = await this.store.get(inst, doctype, tomb._id, { rev: tomb._rev, revs_info: true });
+      const prev = (withRevs._revs_info as Array<{ rev: string; status: string }> | undefined)?.find((r, i) => i > 0 && r.status === 'available');
+      if (!prev) return undefined;
+      const old = (await this.store.get(inst, doctype, tomb._id, { rev: prev.rev })) as MemberDoc;
+      if (old.dav) return { collection: old.dav.collection, href: old.dav.href };
+      return doctype === DOCTYPES.contacts ? { collection: DEFAULT_ADDRESSBOOK, href: `${old._id}.vcf` } : undefined;
+    } catch {
+      // Compacted away: nothing left to name the member by.
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+
+/** Where calendars, address books and their members live in the store (cozy's doctypes, so /data sees them). */
+export const DOCTYPES = {
+  calendars: 'io.cozy.calendar.calendars',
+  events: 'io.cozy.calendar.events',
+  todos: 'io.cozy.calendar.todos',
+  addressbooks: 'io.cozy.contacts.addressbooks',
+  contacts: 'io.cozy.contacts',
+} as const;
+
+export type HomeKind = 'calendars' | 'contacts';
+
+/** The doctypes holding the members of a home's collections. */
+export function memberDoctypes(kind: HomeKind): string[] {
+  return kind === 'calendars' ? [DOCTYPES.events, DOCTYPES.todos] : [DOCTYPES.contacts];
+}
+
+export function collectionDoctype(kind: HomeKind): string {
+  return kind === 'calendars' ? DOCTYPES.calendars : DOCTYPES.addressbooks;
+}
+
+/**
+ * Contacts made in Cozy (no DAV client ever sent a card for them) are members of this address book, as
+ * `<id>.vcf`, so the Contacts app's contacts reach phones without any setup.
+ */
+export const DEFAULT_ADDRESSBOOK = 'default';
+
+/**
+ * A member's document id from its collection and name: a PUT or GET finds its document with one read, and two
+ * collections may hold the same name. 32 hex chars, like the ids the store makes.
+ */
+export function memberId(collection: string, name: string): string {
+  return createHash('sha256').update(`${collection}/${name}`).digest('hex').slice(0, 32);
+}
+
+/** The id a Cozy-made contact's `<id>.vcf` name stands for, if the name has that shape. */
+export function cozyContactId(collection: string, name: string): string | undefined {
+  if (collection !== DEFAULT_ADDRESSBOOK || !name.endsWith('.vcf')) return undefined;
+  const id = name.slice(0, -4);
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id) ? id : undefined;
+}
+
+/** A collection's name in URLs is its document id: a safe, short segment. */
+export function isValidCollectionName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/.test(name);
+}
+
+/** Member names clients choose (`<uid>.ics`, a UUID, ...): any text without a slash, within reason. */
+export function isValidMemberName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && !name.includes('/') && name !== '.' && name !== '..' && !/[\u0000-\u001F]/.test(name);
+}
+
+export const DESIGN_ID = '_design/cozy-sync';
+/** Bumped whenever the views change, so every database gets the new ones on next use. */
+export const DESIGN_VERSION = 3;
+
+/**
+ * Views over member documents: `members` lists a collection's names with what PROPFIND needs (rev for the ETag,
+ * size, time span for time-range prefiltering) without reading documents; `uids` finds a UID in a collection
+ * without a scan. In the contacts database, a contact without DAV data (made in Cozy) belongs to the default
+ * address book, unless the Contacts app put it in the trash.
+ */
+export function designDoc(withCozyContacts: boolean): { _id: string; language: string; version: number; views: Record<string, { map: string }> } {
+  const cozy = withCozyContacts
+    ? `else if (!doc.dav && doc._id.charAt(0) !== '_' && !doc.trashed) {
+    emit(['${DEFAULT_ADDRESSBOOK}', KEY], VALUE);
+  }`
+    : '';
+  return {
+    _id: DESIGN_ID,
+    language: 'javascript',
+    version: DESIGN_VERSION,
+    views: {
+      members: {
+        map: `function (doc) {
+  if (doc.dav && typeof doc.dav.collection === 'string') {
+    emit([doc.dav.collection, doc.dav.href], { rev: doc._rev, size: doc.dav.size, first: doc.dav.first, last: doc.dav.last });
+  } ${cozy.replace('KEY', "doc._id + '.vcf'").replace('VALUE', '{ rev: doc._rev }')}
+}`,
+      },
+      uids: {
+        map: `function (doc) {
+  if (doc.dav && typeof doc.dav.collection === 'string') {
+    emit([doc.dav.collection, doc.dav.uid], doc.dav.href);
+  } ${cozy.replace('KEY', 'doc._id').replace('VALUE', "doc._id + '.vcf'")}
+}`,
+      },
+    },
+  };
+}

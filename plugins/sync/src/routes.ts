@@ -1,0 +1,552 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AUTH, CLUSTER, STORE, instanceOf, setErrorFamily, type AuthService, type InstanceRef, type RequestAuth, type RouteOptions } from '@cozy-ts/kernel';
+import type { SyncConfig } from './config.ts';
+import { DavStore, type CollectionDoc, type Member, type MemberRow } from './dav-store.ts';
+import { matchCalendar, matchCard, mainTimeRange, parseAddressFilter, parseCalendarFilter, parseTimeRange, type TimeRange } from './filters.ts';
+import { parseCalendar } from './ical.ts';
+import { DOCTYPES, collectionDoctype, memberDoctypes, type HomeKind } from './layout.ts';
+import { multistatus, propResponse, statusResponse, type PropResult } from './multistatus.ts';
+import { BASE, hrefOf, parseTarget, type Target } from './paths.ts';
+import { allPropNames, contentType, propResults, resourceHref, type PropContext, type PropName, type PropResource } from './props.ts';
+import { expandObject } from './recurrence.ts';
+import { SyncErrors, davErrorRenderer } from './sync-errors.ts';
+import { vcardAs, wantedVersion, type VcardVersion } from './vcard.ts';
+import { child, childrenNamed, clark, is, NS, parseXml, serializeElement, type XmlElement } from './xml.ts';
+
+const DAV_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'] as const;
+const ALL_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', ...DAV_METHODS];
+const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, REPORT';
+/** What this server implements (RFC 4918 class 1 and 3, no locks; CalDAV, CardDAV, extended MKCOL). */
+const DAV_HEADER = '1, 3, extended-mkcol, calendar-access, addressbook';
+const CHALLENGE = 'Basic realm="Cozy", charset="UTF-8"';
+
+interface Caller {
+  inst: InstanceRef;
+  auth: RequestAuth;
+}
+
+function wholeTypes(kind: HomeKind): string[] {
+  return [collectionDoctype(kind), ...memberDoctypes(kind)];
+}
+
+function may(auth: RequestAuth, kind: HomeKind, verb: 'GET' | 'PUT'): boolean {
+  return wholeTypes(kind).every((d) => auth.permissions.allowWholeType(verb, d));
+}
+
+function bodyText(req: FastifyRequest): string {
+  const body = req.body;
+  if (body === undefined || body === null) return '';
+  if (!Buffer.isBuffer(body)) return String(body);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw SyncErrors.badRequest('The body is not valid UTF-8');
+  }
+}
+
+function xmlBody(req: FastifyRequest, max: number): XmlElement | undefined {
+  const text = bodyText(req);
+  if (Buffer.byteLength(text) > max) throw SyncErrors.tooLarge();
+  return text.trim() === '' ? undefined : parseXml(text);
+}
+
+function propNames(prop: XmlElement | undefined): PropName[] {
+  return prop ? prop.children.map((c) => ({ ns: c.ns, name: c.name })) : [];
+}
+
+function minimal(req: FastifyRequest): boolean {
+  const prefer = String(req.headers.prefer ?? '');
+  return /return\s*=\s*minimal/i.test(prefer) || String(req.headers.brief ?? '').toLowerCase() === 't';
+}
+
+function sendXml(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.status(status).type('application/xml; charset=utf-8').send(body);
+}
+
+export async function syncRoutes(app: FastifyInstance, { ctx }: RouteOptions<SyncConfig>): Promise<void> {
+  setErrorFamily(app, davErrorRenderer);
+  for (const m of DAV_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
+  // Bodies are XML, iCalendar or vCard: read as bytes and decoded where they are used.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: Math.max(ctx.config.maxResourceSize, ctx.config.maxXmlBody) + 64 * 1024 }, (_req, body, done) => done(null, body));
+
+  const auth = ctx.use(AUTH);
+  const limits = { maxIterations: ctx.config.maxIterations, maxInstances: ctx.config.maxInstances, maxResourceSize: ctx.config.maxResourceSize };
+  const dav = new DavStore(ctx.use(STORE), ctx.use(CLUSTER).locks, limits);
+  const handler = new SyncHandler(dav, auth, ctx.config);
+
+  app.route({ method: ALL_METHODS, url: '/', handler: (req, reply) => handler.handle(req, reply) });
+  app.route({ method: ALL_METHODS, url: '/*', handler: (req, reply) => handler.handle(req, reply) });
+}
+
+/** The /.well-known redirects (RFC 6764) live at the domain root, outside the plugin's prefix. */
+export async function wellKnownRoutes(app: FastifyInstance): Promise<void> {
+  for (const m of ['PROPFIND'] as const) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
+  const redirect = async (_req: FastifyRequest, reply: FastifyReply) => reply.status(301).header('location', `${BASE}/`).send();
+  for (const path of ['/.well-known/caldav', '/.well-known/carddav']) {
+    app.route({ method: ['GET', 'HEAD', 'PROPFIND', 'OPTIONS'], url: path, handler: redirect });
+  }
+}
+
+class SyncHandler {
+  constructor(
+    private readonly dav: DavStore,
+    private readonly auth: AuthService,
+    private readonly config: SyncConfig,
+  ) {}
+
+  async handle(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    reply.header('dav', DAV_HEADER);
+    if (req.method === 'OPTIONS') return reply.status(200).header('allow', ALLOW).header('content-length', '0').send();
+    const target = parseTarget(req.url);
+    if (!target) throw SyncErrors.notFound(`Nothing at ${req.url.split('?')[0]}`);
+    const caller = await this.#caller(req, target);
+    switch (req.method) {
+      case 'PROPFIND':
+        return this.#propfind(req, reply, caller, target);
+      case 'REPORT':
+        return this.#report(req, reply, caller, target);
+      case 'GET':
+      case 'HEAD':
+        return this.#get(req, reply, caller, target);
+      case 'PUT':
+        return this.#put(req, reply, caller, target);
+      case 'DELETE':
+        return this.#delete(req, reply, caller, target);
+      case 'MKCALENDAR':
+      case 'MKCOL':
+        return this.#mkcol(req, reply, caller, target);
+      case 'PROPPATCH':
+        return this.#proppatch(req, reply, caller, target);
+      default:
+        throw SyncErrors.methodNotAllowed(undefined, { headers: { allow: ALLOW } });
+    }
+  }
+
+  /**
+   * Any failure to authenticate is a 401 with a Basic challenge: python-caldav, and phones, only send their
+   * credentials after one. Then the caller needs the doctypes of what the URL names (a calendars device password
+   * gets 403 on address books).
+   */
+  async #caller(req: FastifyRequest, target: Target): Promise<Caller> {
+    let auth: RequestAuth;
+    try {
+      auth = await this.auth.authenticate(req);
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 400 || status === 401) throw SyncErrors.unauthorized(undefined, { headers: { 'www-authenticate': CHALLENGE } });
+      throw err;
+    }
+    if ('kind' in target) {
+      const write = ['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH'].includes(req.method);
+      if (!may(auth, target.kind, write ? 'PUT' : 'GET')) throw SyncErrors.forbidden(`No permission on ${wholeTypes(target.kind).join(', ')}`);
+    }
+    return { inst: instanceOf(req), auth };
+  }
+
+  #propContext(caller: Caller): PropContext {
+    const tokens = new Map<string, Promise<string>>();
+    return {
+      token: (kind, coll) => {
+        const key = `${kind}/${coll._id}`;
+        let t = tokens.get(key);
+        if (!t) tokens.set(key, (t = this.dav.currentToken(caller.inst, kind, coll)));
+        return t;
+      },
+      canWrite: (kind) => may(caller.auth, kind, 'PUT'),
+      maxResourceSize: this.config.maxResourceSize,
+    };
+  }
+
+  async #collection(caller: Caller, kind: HomeKind, name: string): Promise<CollectionDoc> {
+    const coll = await this.dav.getCollection(caller.inst, kind, name);
+    if (!coll) throw SyncErrors.notFound(`No ${kind === 'calendars' ? 'calendar' : 'address book'} ${name}`);
+    return coll;
+  }
+
+  // ------------------------------------------------------------------ PROPFIND
+
+  async #propfind(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
+    const body = xmlBody(req, this.config.maxXmlBody);
+    if (body && !is(body, NS.DAV, 'propfind')) throw SyncErrors.badRequest('Expected a DAV:propfind body');
+    const depthHeader = String(req.headers.depth ?? 'infinity').trim().toLowerCase();
+    const depth = depthHeader === '0' ? 0 : 1;
+    const mode: 'allprop' | 'propname' | 'prop' = !body || child(body, NS.DAV, 'allprop') ? 'allprop' : child(body, NS.DAV, 'propname') ? 'propname' : 'prop';
+    const asked = propNames(child(body, NS.DAV, 'prop'));
+    const include = propNames(child(body, NS.DAV, 'include'));
+    const pctx = this.#propContext(caller);
+    const resources: PropResource[] = [];
+    const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
+
+    switch (target.type) {
+      case 'root':
+        resources.push({ type: 'root' });
+        if (depth) resources.push({ type: 'principal' }, { type: 'home', kind: 'calendars' }, { type: 'home', kind: 'contacts' });
+        break;
+      case 'principal':
+        resources.push({ type: 'principal' });
+        break;
+      case 'home': {
+        resources.push({ type: 'home', kind: target.kind });
+        if (depth) for (const coll of await this.dav.listCollections(caller.inst, target.kind)) resources.push({ type: 'collection', kind: target.kind, coll });
+        break;
+      }
+      case 'collection': {
+        const coll = await this.#collection(caller, target.kind, target.name);
+        resources.push({ type: 'collection', kind: target.kind, coll });
+        if (depth) {
+          const rows = await this.dav.listMembers(caller.inst, target.kind, coll._id);
+          resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsBody)));
+        }
+        break;
+      }
+      case 'member': {
+        const coll = await this.#collection(caller, target.kind, target.collection);
+        const m = await this.dav.getMember(caller.inst, target.kind, coll._id, target.name);
+        if (!m) throw SyncErrors.notFound();
+        resources.push(this.#memberResource(target.kind, coll._id, m));
+        break;
+      }
+    }
+    const responses: string[] = [];
+    for (const r of resources) {
+      let results: PropResult[];
+      if (mode === 'propname') results = allPropNames(r).map((p) => ({ ...p, status: 200 }));
+      else if (mode === 'allprop') results = await propResults(r, [...allPropNames(r), ...include], pctx);
+      else results = await propResults(r, asked, pctx);
+      responses.push(propResponse(resourceHref(r), results, minimal(req)));
+    }
+    return sendXml(reply, 207, multistatus(responses));
+  }
+
+  #memberResource(kind: HomeKind, coll: string, m: Member, body?: () => string): PropResource {
+    const row: MemberRow = { name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag, size: m.doc.dav && !body && this.dav.memberBody(m) === m.doc.dav.raw ? m.doc.dav.size : undefined };
+    let cached: string | undefined;
+    return { type: 'member', kind, coll, row, body: body ?? (() => (cached ??= this.dav.memberBody(m))) };
+  }
+
+  async #memberResources(caller: Caller, kind: HomeKind, coll: string, rows: MemberRow[], wantsBody: boolean, bodyOf?: (m: Member) => string): Promise<PropResource[]> {
+    if (!wantsBody && kind === 'calendars') return rows.map((row) => ({ type: 'member', kind, coll, row }));
+    const members = await this.dav.loadMembers(caller.inst, rows);
+    return members.map((m) => this.#memberResource(kind, coll, m, bodyOf ? () => bodyOf(m) : undefined));
+  }
+
+  // ------------------------------------------------------------------ REPORT
+
+  async #report(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
+    const body = xmlBody(req, this.config.maxXmlBody);
+    if (!body) throw SyncErrors.badRequest('REPORT needs a body');
+    if (target.type !== 'collection' && !(target.type === 'member' && (body.name === 'calendar-multiget' || body.name === 'addressbook-multiget'))) {
+      throw SyncErrors.unsupportedReport(`${body.name} is not supported on this resource`);
+    }
+    const kind = target.kind;
+    const collName = target.type === 'collection' ? target.name : target.collection;
+    const coll = await this.#collection(caller, kind, collName);
+    const prop = child(body, NS.DAV, 'prop');
+    const asked = prop ? propNames(prop) : [{ ns: NS.DAV, name: 'getetag' }];
+    const pctx = this.#propContext(caller);
+    const mini = minimal(req);
+    const cal = kind === 'calendars';
+
+    if (cal && is(body, NS.CALDAV, 'calendar-multiget') || !cal && is(body, NS.CARDDAV, 'addressbook-multiget')) {
+      const bodyOf = this.#bodyShaper(kind, prop, req);
+      const hrefs = childrenNamed(body, NS.DAV, 'href').map((h) => h.text.trim());
+      const names = new Map<string, string>();
+      const responses: string[] = [];
+      for (const h of hrefs) {
+        const t = parseTarget(h);
+        if (t && t.type === 'member' && t.kind === kind && t.collection === coll._id) names.set(t.name, h);
+        else responses.push(statusResponse(h, 404));
+      }
+      const found = await this.dav.getMembers(caller.inst, kind, coll._id, [...names.keys()]);
+      for (const [name, h] of names) {
+        const m = found.get(name);
+        if (!m) {
+          responses.push(statusResponse(h, 404));
+          continue;
+        }
+        const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
+        responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+      }
+      return sendXml(reply, 207, multistatus(responses));
+    }
+
+    if (cal && is(body, NS.CALDAV, 'calendar-query')) {
+      const filter = parseCalendarFilter(child(body, NS.CALDAV, 'filter'));
+      const range = mainTimeRange(filter);
+      const bodyOf = this.#bodyShaper(kind, prop, req);
+      let rows = await this.dav.listMembers(caller.inst, kind, coll._id);
+      if (range) rows = rows.filter((r) => (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
+      const compName = filter?.comps.length === 1 && !filter.comps[0]!.isNotDefined ? filter.comps[0]!.name : undefined;
+      if (compName === 'VEVENT') rows = rows.filter((r) => r.doctype === DOCTYPES.events);
+      if (compName === 'VTODO') rows = rows.filter((r) => r.doctype === DOCTYPES.todos);
+      const needsParse = !!filter && (filter.comps.length > 0 || filter.props.length > 0) && !(filter.comps.length === 1 && compName && !range && filter.comps[0]!.props.length === 0 && filter.comps[0]!.comps.length === 0);
+      const wantsBody = asked.some((p) => p.ns === NS.CALDAV && p.name === 'calendar-data');
+      const responses: string[] = [];
+      if (!needsParse && !wantsBody) {
+        for (const row of rows) {
+          const r: PropResource = { type: 'member', kind, coll: coll._id, row };
+          responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+        }
+        return sendXml(reply, 207, multistatus(responses));
+      }
+      for (let i = 0; i < rows.length; i += 200) {
+        const members = await this.dav.loadMembers(caller.inst, rows.slice(i, i + 200));
+        for (const m of members) {
+          if (needsParse) {
+            let parsed;
+            try {
+              parsed = parseCalendar(this.dav.memberBody(m));
+            } catch {
+              continue;
+            }
+            if (!matchCalendar(parsed, filter, this.config)) continue;
+          }
+          const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
+          responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+        }
+      }
+      return sendXml(reply, 207, multistatus(responses));
+    }
+
+    if (!cal && is(body, NS.CARDDAV, 'addressbook-query')) {
+      const filter = parseAddressFilter(child(body, NS.CARDDAV, 'filter'));
+      const limitEl = child(child(body, NS.CARDDAV, 'limit'), NS.CARDDAV, 'nresults');
+      const limit = limitEl ? Math.max(0, Number.parseInt(limitEl.text, 10) || 0) : Infinity;
+      const bodyOf = this.#bodyShaper(kind, prop, req);
+      const rows = await this.dav.listMembers(caller.inst, kind, coll._id);
+      const responses: string[] = [];
+      let truncated = false;
+      outer: for (let i = 0; i < rows.length; i += 200) {
+        for (const m of await this.dav.loadMembers(caller.inst, rows.slice(i, i + 200))) {
+          if (!matchCard(this.dav.memberBody(m), filter)) continue;
+          if (responses.length >= limit) {
+            truncated = true;
+            break outer;
+          }
+          const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
+          responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+        }
+      }
+      if (truncated) responses.push(`<D:response><D:href>${hrefOf({ type: 'collection', kind, name: coll._id })}</D:href><D:status>HTTP/1.1 507 Insufficient Storage</D:status><D:error><D:number-of-matches-within-limits/></D:error></D:response>`);
+      return sendXml(reply, 207, multistatus(responses));
+    }
+
+    if (is(body, NS.DAV, 'sync-collection')) {
+      const token = child(body, NS.DAV, 'sync-token')?.text.trim() ?? '';
+      const level = child(body, NS.DAV, 'sync-level')?.text.trim() ?? '1';
+      if (level !== '1' && level !== 'infinite') throw SyncErrors.badRequest('sync-level is 1');
+      const bodyOf = this.#bodyShaper(kind, prop, req);
+      const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
+      const responses: string[] = [];
+      let newToken: string;
+      let rows: MemberRow[];
+      if (token === '') {
+        newToken = await this.dav.currentToken(caller.inst, kind, coll);
+        rows = await this.dav.listMembers(caller.inst, kind, coll._id);
+      } else {
+        const changes = await this.dav.changesSince(caller.inst, kind, coll, token);
+        newToken = changes.token;
+        rows = changes.changed;
+        for (const name of changes.removed) responses.push(statusResponse(hrefOf({ type: 'member', kind, collection: coll._id, name }), 404));
+      }
+      for (const r of await this.#memberResources(caller, kind, coll._id, rows, wantsBody, bodyOf)) {
+        responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+      }
+      return sendXml(reply, 207, multistatus(responses, `<D:sync-token>${newToken.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</D:sync-token>`));
+    }
+    throw SyncErrors.unsupportedReport(`${body.name} is not supported on a ${cal ? 'calendar' : 'address book'}`);
+  }
+
+  /** How calendar-data / address-data is shaped in a report: expanded recurrences, or a vCard version. */
+  #bodyShaper(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest): ((m: Member) => string) | undefined {
+    if (kind === 'calendars') {
+      const expandEl = child(child(prop, NS.CALDAV, 'calendar-data'), NS.CALDAV, 'expand');
+      if (!expandEl) return undefined;
+      const range: TimeRange = parseTimeRange(expandEl) as TimeRange;
+      return (m) => {
+        const raw = this.dav.memberBody(m);
+        try {
+          return expandObject(parseCalendar(raw), range.start, range.end, this.config);
+        } catch {
+          return raw;
+        }
+      };
+    }
+    const ad = child(prop, NS.CARDDAV, 'address-data');
+    const version = ad?.attrs.version === '4.0' ? '4.0' : ad?.attrs.version === '3.0' ? '3.0' : wantedVersion(String(req.headers.accept ?? ''));
+    if (!version) return undefined;
+    return (m) => this.#cardIn(m, version);
+  }
+
+  #cardIn(m: Member, version: VcardVersion): string {
+    const body = this.dav.memberBody(m);
+    const from: VcardVersion = m.doc.dav?.version ?? '4.0';
+    return vcardAs(body, from, version);
+  }
+
+  // ------------------------------------------------------------------ GET / PUT / DELETE
+
+  async #get(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
+    if (target.type !== 'member') {
+      if (target.type === 'collection') await this.#collection(caller, target.kind, target.name);
+      return reply.status(200).type('text/plain; charset=utf-8').send(req.method === 'HEAD' ? undefined : 'Cozy CalDAV/CardDAV\n');
+    }
+    await this.#collection(caller, target.kind, target.collection);
+    const m = await this.dav.getMember(caller.inst, target.kind, target.collection, target.name);
+    if (!m) throw SyncErrors.notFound();
+    reply.header('etag', m.etag);
+    const inm = req.headers['if-none-match'];
+    if (inm && inm.split(',').map((s) => s.trim()).some((t) => t === '*' || t === m.etag)) return reply.status(304).send();
+    let body = this.dav.memberBody(m);
+    let type = contentType(m.doctype);
+    if (target.kind === 'contacts') {
+      const v = wantedVersion(String(req.headers.accept ?? ''));
+      if (v) {
+        body = this.#cardIn(m, v);
+        type = `text/vcard; charset=utf-8; version=${v}`;
+      }
+    }
+    reply.status(200).type(type);
+    if (req.method === 'HEAD') return reply.header('content-length', String(Buffer.byteLength(body))).send();
+    return reply.send(body);
+  }
+
+  async #put(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
+    if (target.type !== 'member') throw SyncErrors.methodNotAllowed('PUT works on calendar objects and vCards', { headers: { allow: ALLOW } });
+    const coll = await this.dav.getCollection(caller.inst, target.kind, target.collection);
+    if (!coll) throw SyncErrors.conflict(`No ${target.kind === 'calendars' ? 'calendar' : 'address book'} ${target.collection}`);
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const cal = target.kind === 'calendars';
+    const okTypes = cal ? ['text/calendar', 'application/octet-stream', 'text/plain', ''] : ['text/vcard', 'text/x-vcard', 'text/directory', 'application/octet-stream', 'text/plain', ''];
+    if (!okTypes.includes(type)) throw cal ? SyncErrors.unsupportedCalendarData(`Content-Type ${type} is not text/calendar`) : SyncErrors.unsupportedAddressData(`Content-Type ${type} is not text/vcard`);
+    const body = bodyText(req);
+    const res = await this.dav.putMember(caller.inst, target.kind, coll, target.name, body, {
+      ifMatch: req.headers['if-match'],
+      ifNoneMatch: req.headers['if-none-match'],
+    });
+    return reply.status(res.created ? 201 : 204).header('etag', res.etag).send();
+  }
+
+  async #delete(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
+    if (target.type === 'member') {
+      await this.#collection(caller, target.kind, target.collection);
+      await this.dav.deleteMember(caller.inst, target.kind, target.collection, target.name, req.headers['if-match']);
+      return reply.status(204).send();
+    }
+    if (target.type === 'collection') {
+      const coll = await this.#collection(caller, target.kind, target.name);
+      await this.dav.deleteCollection(caller.inst, target.kind, coll);
+      return reply.status(204).send();
+    }
+    throw SyncErrors.forbidden('This resource cannot be deleted');
+  }
+
+  // ------------------------------------------------------------------ collections
+
+  async #mkcol(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
+    const calendar = req.method === 'MKCALENDAR';
+    if (target.type !== 'collection') {
+      if (calendar) throw SyncErrors.calendarCollectionLocation();
+      throw target.type === 'member' ? SyncErrors.conflict('Collections live in the calendar and address book homes') : SyncErrors.resourceMustBeNull();
+    }
+    if (calendar && target.kind !== 'calendars') throw SyncErrors.calendarCollectionLocation();
+    const body = xmlBody(req, this.config.maxXmlBody);
+    const rootName = calendar ? 'mkcalendar' : 'mkcol';
+    const rootNs = calendar ? NS.CALDAV : NS.DAV;
+    if (body && !is(body, rootNs, rootName)) throw SyncErrors.badRequest(`Expected a ${rootName} body`);
+    const sets = childrenNamed(body, NS.DAV, 'set').flatMap((s) => child(s, NS.DAV, 'prop')?.children ?? []);
+    const rt = sets.find((p) => is(p, NS.DAV, 'resourcetype'));
+    if (rt) {
+      const wanted = target.kind === 'calendars' ? child(rt, NS.CALDAV, 'calendar') : child(rt, NS.CARDDAV, 'addressbook');
+      if (!wanted) throw target.kind === 'calendars' && child(rt, NS.CARDDAV, 'addressbook') ? SyncErrors.calendarCollectionLocation('Address books live in the address book home') : target.kind === 'contacts' && child(rt, NS.CALDAV, 'calendar') ? SyncErrors.addressbookLocation('Calendars live in the calendar home') : SyncErrors.validResourcetype();
+    }
+    if (await this.dav.getCollection(caller.inst, target.kind, target.name)) throw SyncErrors.resourceMustBeNull();
+    const draft: CollectionDoc = { _id: target.name, generation: '' };
+    const results = applyProps(target.kind, draft, sets.filter((p) => p !== rt), [], true);
+    if (results.some((r) => r.status !== 200)) {
+      const failed = results.map((r) => (r.status === 200 ? { ...r, status: 424 } : r));
+      return sendXml(reply, 403, `<?xml version="1.0" encoding="utf-8"?>\n<D:mkcol-response xmlns:D="DAV:">${propResponse(hrefOf(target), failed).replace(/^<D:response><D:href>[^<]*<\/D:href>/, '').replace(/<\/D:response>$/, '')}</D:mkcol-response>`);
+    }
+    const { _id, generation, ...init } = draft;
+    void _id;
+    void generation;
+    await this.dav.createCollection(caller.inst, target.kind, target.name, init);
+    return reply.status(201).header('location', hrefOf(target)).header('cache-control', 'no-cache').send();
+  }
+
+  async #proppatch(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
+    const body = xmlBody(req, this.config.maxXmlBody);
+    if (!body || !is(body, NS.DAV, 'propertyupdate')) throw SyncErrors.badRequest('Expected a DAV:propertyupdate body');
+    if (target.type !== 'collection') throw SyncErrors.forbidden('Only calendars and address books have writable properties');
+    const coll = await this.#collection(caller, target.kind, target.name);
+    const sets: XmlElement[] = [];
+    const removes: XmlElement[] = [];
+    for (const op of body.children) {
+      const props = child(op, NS.DAV, 'prop')?.children ?? [];
+      if (is(op, NS.DAV, 'set')) sets.push(...props);
+      else if (is(op, NS.DAV, 'remove')) removes.push(...props);
+    }
+    const draft: CollectionDoc = { ...coll, props: { ...(coll.props ?? {}) } };
+    let results = applyProps(target.kind, draft, sets, removes, false);
+    if (results.some((r) => r.status !== 200)) results = results.map((r) => (r.status === 200 ? { ...r, status: 424 } : r));
+    else await this.dav.updateCollection(caller.inst, target.kind, draft);
+    return sendXml(reply, 207, multistatus([propResponse(hrefOf(target), results)]));
+  }
+}
+
+const PROTECTED = new Set([
+  '{DAV:}getetag', '{DAV:}getctag', '{DAV:}sync-token', '{DAV:}getcontenttype', '{DAV:}getcontentlength', '{DAV:}supported-report-set',
+  '{DAV:}current-user-principal', '{DAV:}current-user-privilege-set', '{DAV:}owner', '{DAV:}resourcetype', '{DAV:}principal-URL',
+  '{http://calendarserver.org/ns/}getctag', '{urn:ietf:params:xml:ns:caldav}supported-calendar-data', '{urn:ietf:params:xml:ns:caldav}max-resource-size',
+  '{urn:ietf:params:xml:ns:carddav}supported-address-data', '{urn:ietf:params:xml:ns:carddav}max-resource-size',
+  '{urn:ietf:params:xml:ns:caldav}calendar-home-set', '{urn:ietf:params:xml:ns:carddav}addressbook-home-set',
+]);
+
+/** Applies PROPPATCH / MKCOL property changes to a collection draft, one result per property. */
+function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], removes: XmlElement[], creating: boolean): PropResult[] {
+  const results: PropResult[] = [];
+  const cal = kind === 'calendars';
+  doc.props ??= {};
+  for (const [el, remove] of [...sets.map((e) => [e, false] as const), ...removes.map((e) => [e, true] as const)]) {
+    const key = clark(el.ns, el.name);
+    const value = remove ? undefined : el.text.trim();
+    const ok = () => results.push({ ns: el.ns, name: el.name, status: 200 });
+    if (key === '{DAV:}displayname') {
+      doc.displayname = value;
+      ok();
+    } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-description' || !cal && key === '{urn:ietf:params:xml:ns:carddav}addressbook-description') {
+      doc.description = value;
+      ok();
+    } else if (cal && key === '{http://apple.com/ns/ical/}calendar-color') {
+      doc.color = value;
+      ok();
+    } else if (cal && key === '{http://apple.com/ns/ical/}calendar-order') {
+      doc.order = value;
+      ok();
+    } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-timezone') {
+      doc.timezone = remove ? undefined : el.text;
+      ok();
+    } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set') {
+      if (!creating || remove) {
+        results.push({ ns: el.ns, name: el.name, status: 403 });
+        continue;
+      }
+      const comps = childrenNamed(el, NS.CALDAV, 'comp').map((c) => (c.attrs.name ?? '').toUpperCase());
+      if (comps.length === 0 || comps.some((c) => c !== 'VEVENT' && c !== 'VTODO')) {
+        results.push({ ns: el.ns, name: el.name, status: 403 });
+        continue;
+      }
+      doc.components = comps as CollectionDoc['components'];
+      ok();
+    } else if (PROTECTED.has(key) || el.ns === NS.CALDAV || el.ns === NS.CARDDAV) {
+      results.push({ ns: el.ns, name: el.name, status: 403 });
+    } else {
+      if (remove) delete doc.props[key];
+      else doc.props[key] = serializeElement(el);
+      ok();
+    }
+  }
+  for (const k of ['displayname', 'description', 'color', 'order', 'timezone'] as const) if (doc[k] === undefined) delete doc[k];
+  return results;
+}
