@@ -1,0 +1,97 @@
+import type { InstanceRef, JobDoc, JobOptions, JobRequest, JobsService, WorkerDefinition } from '@cozy-ts/kernel';
+import type { Broker } from './broker/types.ts';
+import { JobsErrors } from './errors.ts';
+import { JobStore, newId } from './job-store.ts';
+import { queueOf, type ResolvedWorker, type WorkerRegistry } from './workers.ts';
+
+/** What the broker carries: the job document is the truth, the message only points at it. */
+export interface JobMessage {
+  domain: string;
+  prefix: string;
+  id: string;
+}
+
+export function checkOptions(raw: unknown, w: ResolvedWorker): JobOptions {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw JobsErrors.badOptions('options must be an object');
+  const o = raw as Record<string, unknown>;
+  const out: JobOptions = {};
+  if (o.timeout !== undefined && o.timeout !== null && o.timeout !== 0) {
+    if (!Number.isInteger(o.timeout) || (o.timeout as number) < 1 || (o.timeout as number) > w.maxTimeout) {
+      throw JobsErrors.badOptions(`options.timeout must be a number of seconds between 1 and ${w.maxTimeout}`);
+    }
+    out.timeout = o.timeout as number;
+  }
+  if (o.max_exec_count !== undefined && o.max_exec_count !== null && o.max_exec_count !== 0) {
+    if (!Number.isInteger(o.max_exec_count) || (o.max_exec_count as number) < 1 || (o.max_exec_count as number) > 100) {
+      throw JobsErrors.badOptions('options.max_exec_count must be an integer between 1 and 100');
+    }
+    out.max_exec_count = o.max_exec_count as number;
+  }
+  return out;
+}
+
+/** The `jobs` capability: registered workers, and queuing with an io.cozy.jobs document per job. */
+export class JobsServiceImpl implements JobsService {
+  #broker?: Broker;
+
+  constructor(
+    readonly registry: WorkerRegistry,
+    readonly jobs: JobStore,
+  ) {}
+
+  attach(broker: Broker): void {
+    this.#broker = broker;
+  }
+
+  get broker(): Broker {
+    if (!this.#broker) throw JobsErrors.brokerUnavailable('The jobs plugin is not started');
+    return this.#broker;
+  }
+
+  registerWorker(type: string, def: WorkerDefinition): void {
+    if (this.#broker) throw new Error('Workers must be registered before the jobs plugin starts');
+    this.registry.register(type, def);
+  }
+
+  workerTypes(): string[] {
+    return this.registry.types();
+  }
+
+  push(inst: InstanceRef, req: JobRequest): Promise<JobDoc> {
+    return this.pushDelayed(inst, req, 0);
+  }
+
+  /** Like push, the job becoming runnable `delayMs` later (debounced triggers). */
+  async pushDelayed(inst: InstanceRef, req: JobRequest, delayMs: number): Promise<JobDoc> {
+    const w = this.registry.get(req.worker);
+    const options = checkOptions(req.options, w);
+    const doc: JobDoc = {
+      _id: newId(),
+      domain: inst.domain,
+      worker: w.type,
+      message: req.message ?? null,
+      options,
+      state: 'queued',
+      queued_at: new Date().toISOString(),
+      ...(req.manual ? { manual_execution: true } : {}),
+      ...(req.extra?.trigger_id ? { trigger_id: req.extra.trigger_id } : {}),
+      ...(req.extra?.event !== undefined ? { event: req.extra.event } : {}),
+      ...(req.extra?.payload !== undefined ? { payload: req.extra.payload } : {}),
+    };
+    const created = await this.jobs.create(inst, doc);
+    const message: JobMessage = { domain: inst.domain, prefix: inst.prefix, id: doc._id };
+    try {
+      await this.broker.enqueue(queueOf(w.type), message, { id: doc._id, delayMs });
+    } catch (err) {
+      // The document must not claim a queued job that no broker holds.
+      await this.jobs.update(inst, doc._id, () => ({ state: 'errored', error: 'The job broker is unavailable', finished_at: new Date().toISOString() })).catch(() => undefined);
+      throw err;
+    }
+    return created;
+  }
+
+  get(inst: InstanceRef, id: string): Promise<JobDoc> {
+    return this.jobs.get(inst, id);
+  }
+}
