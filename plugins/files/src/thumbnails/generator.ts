@@ -1,0 +1,57 @@
+import type { Readable } from 'node:stream';
+import sharp from 'sharp';
+import { THUMB_SPECS, type ThumbFormat } from './formats.ts';
+
+/** Largest source read into memory (cozy-stack does not thumbnail files of 100 MB or more). */
+export const MAX_SOURCE_BYTES = 100 * 1024 * 1024;
+/** Decoded pixels allowed (a 16k x 16k image): a small file that decodes into gigabytes is refused. */
+const MAX_PIXELS = 16_384 * 16_384;
+
+/** The order cozy-stack makes them in: each from the previous one, so only the first step decodes the original. */
+const CHAIN: readonly ThumbFormat[] = ['large', 'medium', 'small', 'tiny'];
+
+// One libvips worker thread per image: the queue bounds how many images are made at once, so the total stays
+// at the queue's concurrency instead of every core per image.
+sharp.concurrency(1);
+// The libvips operation cache keeps decoded images around for reuse; thumbnails never reuse one.
+sharp.cache(false);
+
+async function readAll(stream: Readable, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size > max) throw new Error(`image larger than ${max} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** One format from a source image, as worker/thumbnail's ImageMagick call: oriented, stripped, sRGB, on white, JPEG. */
+async function resize(source: Buffer, format: ThumbFormat): Promise<Buffer> {
+  const spec = THUMB_SPECS[format];
+  return sharp(source, { limitInputPixels: MAX_PIXELS, failOn: 'error', pages: 1 })
+    .rotate()
+    .resize({ width: spec.width, height: spec.height, fit: 'inside', withoutEnlargement: !spec.enlarge })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .jpeg({ quality: spec.quality, progressive: false, mozjpeg: false })
+    .toBuffer();
+}
+
+/**
+ * The four thumbnails of an image, made one after the other; `write` is called for each as soon as it is ready
+ * (largest first). Rejects on an image that cannot be decoded. The source is read whole into memory (sharp needs
+ * the complete input): callers bound its size with {@link MAX_SOURCE_BYTES} and run few of these at once.
+ */
+export async function makeThumbnails(source: Readable, write: (format: ThumbFormat, jpeg: Buffer) => Promise<void>): Promise<void> {
+  let current = await readAll(source, MAX_SOURCE_BYTES);
+  for (const format of CHAIN) {
+    current = await resize(current, format);
+    await write(format, current);
+  }
+}

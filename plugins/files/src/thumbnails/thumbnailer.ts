@@ -1,0 +1,166 @@
+import type { ClusterPorts, Doc, DocEvent, DocEventBus, DocumentStore, InstanceRef, InstanceService, RealtimeService, VfsContent } from '@cozy-ts/kernel';
+import type { Logger } from 'pino';
+import { DirPaths } from '../queries/dir-paths.ts';
+import { wantsThumbnails } from './formats.ts';
+import { makeThumbnails } from './generator.ts';
+import { WorkQueue } from './work-queue.ts';
+
+const FILES_DOCTYPE = 'io.cozy.files';
+/** cozy-stack's realtime doctype for "a thumbnail is ready" (the Drive and Photos apps swap the placeholder). */
+const THUMBNAILS_DOCTYPE = 'io.cozy.files.thumbnails';
+
+export interface ThumbnailerDeps {
+  store: DocumentStore;
+  vfs: VfsContent;
+  instances: InstanceService;
+  cluster: ClusterPorts;
+  log: Logger;
+  realtime?: RealtimeService;
+}
+
+export interface ThumbnailerOptions {
+  /** Images made at once by this process (default 1: one core at most, the server keeps the other ones). */
+  concurrency?: number;
+  /** Images waiting at most (default 10,000); beyond, the event is dropped and the thumbnail made when first asked. */
+  maxPending?: number;
+}
+
+/** Whether a write changed what the thumbnails are made from (cozy-stack's sameImg, plus a change of class). */
+function contentChanged(doc: Doc, old: Doc): boolean {
+  return doc.trashed !== old.trashed || doc.size !== old.size || doc.md5sum !== old.md5sum || doc.class !== old.class || doc.internal_vfs_id !== old.internal_vfs_id;
+}
+
+/**
+ * Makes the thumbnails of images in the background, from io.cozy.files doc events: a new image, or an image whose
+ * content changed, gets its four formats; an entry that stops being a thumbnailable image (deleted, overwritten
+ * with another kind of content) loses them. Trashed images keep theirs (the trash shows them).
+ *
+ * Each job re-reads the file's document, so it works on the newest content whatever the events said, and holds a
+ * cluster lock per file so two processes never write one file's thumbnails at once. Jobs run in a bounded
+ * {@link WorkQueue}. Doc events are per process, so each process makes the thumbnails of the writes it served.
+ * When the jobs plugin lands, `sync` becomes a job handler and this queue goes.
+ */
+export class Thumbnailer {
+  readonly #queue: WorkQueue;
+  #off: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: ThumbnailerDeps,
+    opts: ThumbnailerOptions = {},
+  ) {
+    this.#queue = new WorkQueue({
+      concurrency: Math.max(1, opts.concurrency ?? 1),
+      maxPending: Math.max(1, opts.maxPending ?? 10_000),
+      onError: (err, key) => deps.log.warn({ err, key }, 'thumbnail job failed'),
+      onDrop: (key) => deps.log.warn({ key }, 'thumbnail queue full: dropped, it will be made when asked'),
+    });
+  }
+
+  /** Follows the doc events. Idempotent. */
+  start(events: DocEventBus): void {
+    this.#off ??= events.on((e) => this.onEvent(e));
+  }
+
+  /** Stops following events, drops waiting jobs and waits for the running ones. Idempotent. */
+  async stop(): Promise<void> {
+    this.#off?.();
+    this.#off = undefined;
+    await this.#queue.stop();
+  }
+
+  /** Resolves once no job waits nor runs (tests, graceful stops). */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  onEvent(e: DocEvent): void {
+    if (e.doctype !== FILES_DOCTYPE) return;
+    const old = e.old;
+    if (e.verb === 'DELETED') {
+      if (old?.type === 'file' && (old.class === 'image' || old.class === 'pdf')) this.#push(e.domain, e.doc._id);
+      return;
+    }
+    const doc = e.doc;
+    if (doc.type !== 'file' || doc.trashed === true) return;
+    const had = old !== undefined && old.type === 'file' && old.class === 'image';
+    if (wantsThumbnails(doc)) {
+      if (!old || contentChanged(doc, old)) this.#push(e.domain, doc._id);
+    } else if (had) {
+      this.#push(e.domain, doc._id);
+    }
+  }
+
+  /** Asks for a file's thumbnails (a link was followed and none was there); false when the queue is full. */
+  request(inst: InstanceRef, fileId: string): boolean {
+    return this.#push(inst.domain, fileId);
+  }
+
+  #push(domain: string, fileId: string): boolean {
+    return this.#queue.push(`${domain}\n${fileId}`, () => this.#job(domain, fileId));
+  }
+
+  async #job(domain: string, fileId: string): Promise<void> {
+    let inst: InstanceRef;
+    try {
+      inst = await this.deps.instances.get(domain);
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return;
+      throw err;
+    }
+    await this.deps.cluster.locks.withLock(`files:thumbnails:${inst.prefix}:${fileId}`, { ttlMs: 60_000, waitMs: 60_000 }, () => this.sync(inst, fileId));
+  }
+
+  /** Brings a file's thumbnails in line with its current document. */
+  async sync(inst: InstanceRef, fileId: string): Promise<void> {
+    const doc = await this.#current(inst, fileId);
+    if (!doc || doc.type !== 'file') {
+      await this.deps.vfs.deleteThumbnails(inst, fileId);
+      return;
+    }
+    if (doc.trashed === true) return;
+    if (!wantsThumbnails(doc)) {
+      await this.deps.vfs.deleteThumbnails(inst, fileId);
+      return;
+    }
+    const path = await new DirPaths(this.deps.store, inst).pathOf(doc);
+    if (path === null || typeof doc.internal_vfs_id !== 'string') return;
+    const source = await this.deps.vfs.read(inst, { id: fileId, internalId: doc.internal_vfs_id, path });
+    const made: string[] = [];
+    try {
+      await makeThumbnails(source, async (format, jpeg) => {
+        const writer = await this.deps.vfs.createThumbnailWriter(inst, fileId, format);
+        try {
+          writer.end(jpeg);
+          await writer.commit();
+        } finally {
+          await writer.abort();
+        }
+        made.push(format);
+      });
+    } catch (err) {
+      // Not an image sharp can read (a corrupt upload, an unsupported variant): no thumbnails, rather than stale
+      // ones of a previous content. The placeholder stays.
+      if ((err as { status?: number }).status !== undefined) throw err;
+      this.deps.log.info({ err, fileId, domain: inst.domain }, 'no thumbnail: the image cannot be decoded');
+      await this.deps.vfs.deleteThumbnails(inst, fileId);
+      return;
+    }
+    // Deleted while being made: what was just written belongs to nobody.
+    if (!(await this.#current(inst, fileId))) {
+      await this.deps.vfs.deleteThumbnails(inst, fileId);
+      return;
+    }
+    for (const format of made) {
+      void this.deps.realtime?.publish(inst, { verb: 'CREATED', doctype: THUMBNAILS_DOCTYPE, doc: { _id: fileId, format } }).catch(() => undefined);
+    }
+  }
+
+  async #current(inst: InstanceRef, fileId: string): Promise<Doc | null> {
+    try {
+      return await this.deps.store.get(inst, FILES_DOCTYPE, fileId);
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return null;
+      throw err;
+    }
+  }
+}
