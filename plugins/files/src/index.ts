@@ -1,10 +1,13 @@
 import { AUTH, CLUSTER, FILES, INSTANCES, STORE, VFS, definePlugin } from '@cozy-ts/kernel';
+import { configSchema, defaults, type FilesConfig } from './config.ts';
+import { diskUsageRoutes, filesRoutes } from './routes.ts';
+import { VfsService } from './vfs/vfs-service.ts';
 
-/**
- * The files plugin: provides the VFS service (FILES) and serves cozy-stack's /files API on top of it.
- * The service and the routes land in the following commits; the manifest is final.
- */
-export default definePlugin({
+export type { FilesConfig } from './config.ts';
+export { VfsService } from './vfs/vfs-service.ts';
+
+/** Provides the VFS service (FILES) and serves cozy-stack's /files API (plus /settings/disk-usage) on top of it. */
+export default definePlugin<FilesConfig>({
   manifest: {
     id: 'files',
     name: '@cozy-ts/plugin-files',
@@ -20,4 +23,22 @@ export default definePlugin({
       { capability: VFS, range: '^1.0.0' },
     ],
   },
+  configSchema,
+  defaults,
+  register(ctx) {
+    const instances = ctx.use(INSTANCES);
+    const service = new VfsService({
+      store: ctx.use(STORE),
+      vfs: ctx.use(VFS),
+      locks: ctx.use(CLUSTER).locks,
+      instances,
+      config: ctx.config,
+    });
+    ctx.container.register(VfsService, { useValue: service });
+    ctx.provide(FILES, service);
+    instances.onCreated('files', (inst) => service.ensureRoot(inst));
+    instances.onDestroying('files', async (inst) => service.forget(inst));
+  },
+  routes: filesRoutes,
+  rootRoutes: diskUsageRoutes,
 });

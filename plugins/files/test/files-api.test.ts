@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { ROOT_DIR_ID, TRASH_DIR_ID } from '@cozy-ts/kernel';
+import { attrs, setup } from './helpers.ts';
+
+const md5 = (s: string | Buffer) => createHash('md5').update(s).digest('base64');
+
+t.test('creates a directory and a file, lists, reads and downloads them', async (t) => {
+  const { call } = await setup(t);
+  const dir = await call('POST', `/files/${ROOT_DIR_ID}?Type=directory&Name=Photos&Tags=a,b`);
+  t.equal(dir.statusCode, 201, dir.body);
+  const d = attrs(dir);
+  t.equal(d.path, '/Photos');
+  t.same(d.tags, ['a', 'b']);
+  const up = await call('POST', `/files/${d.id}?Type=file&Name=hello.txt`, { body: 'Hello world!', headers: { 'content-type': 'text/plain', 'content-md5': md5('Hello world!') } });
+  t.equal(up.statusCode, 201, up.body);
+  const f = attrs(up);
+  t.equal(f.size, '12');
+  t.equal(f.mime, 'text/plain');
+  t.equal(f.class, 'text');
+  t.equal(f.md5sum, md5('Hello world!'));
+  t.notOk('internal_vfs_id' in f);
+  const list = await call('GET', `/files/${d.id}`);
+  t.equal(list.statusCode, 200);
+  const body = list.json();
+  t.equal(body.data.relationships.contents.data.length, 1);
+  t.equal(body.included[0].attributes.name, 'hello.txt');
+  const root = await call('GET', `/files/${ROOT_DIR_ID}`);
+  t.notOk(root.json().included.some((e: { id: string }) => e.id === TRASH_DIR_ID), 'the trash is not listed');
+  const dl = await call('GET', `/files/download/${f.id}`);
+  t.equal(dl.statusCode, 200);
+  t.equal(dl.body, 'Hello world!');
+  t.equal(dl.headers['content-disposition'], 'inline; filename="hello.txt"');
+  const range = await call('GET', `/files/download?Path=/Photos/hello.txt`, { headers: { range: 'bytes=6-' } });
+  t.equal(range.statusCode, 206);
+  t.equal(range.body, 'world!');
+  const meta = await call('GET', '/files/metadata?Path=/Photos/hello.txt');
+  t.equal(meta.statusCode, 200);
+  t.equal(attrs(meta).id, f.id);
+});

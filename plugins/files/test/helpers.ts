@@ -1,0 +1,51 @@
+import type { LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
+import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
+import { FILES, type FilesService, type InstanceDoc } from '@cozy-ts/kernel';
+
+export const DOMAIN = 'alice.example';
+
+export interface FilesSetup {
+  tk: TestKernel;
+  inst: InstanceDoc;
+  files: FilesService;
+  token(scope: string): Promise<string>;
+  /** Calls the instance with a CLI token of that scope (default: the whole io.cozy.files doctype; null: no token). */
+  call(method: string, url: string, opts?: { scope?: string | null; body?: string | Buffer | object; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+}
+
+/** A started kernel with vfs-local and files, one instance, closed when the test ends. */
+export async function setup(t: Test, opts: { files?: Record<string, unknown>; diskQuota?: number; vfsRoot?: string } = {}): Promise<FilesSetup> {
+  const tk = await startTestKernel({
+    config: {
+      plugins: {
+        '@cozy-ts/plugin-vfs-local': { fsync: false, ...(opts.vfsRoot ? { root: opts.vfsRoot } : {}) },
+        '@cozy-ts/plugin-files': opts.files ?? {},
+      },
+    },
+  });
+  t.teardown(() => tk.close());
+  const inst = await tk.createInstance(DOMAIN, opts.diskQuota ? { diskQuota: opts.diskQuota } : {});
+  const files = tk.kernel.container.resolve(FILES.token);
+  const token = (scope: string) => tk.kernel.auth.issueToken(inst, 'cli', { subject: 'test', scope });
+  const call: FilesSetup['call'] = async (method, url, o = {}) => {
+    const scope = o.scope === undefined ? 'io.cozy.files' : o.scope;
+    const auth = scope === null ? {} : { authorization: `Bearer ${await token(scope)}` };
+    const headers: Record<string, string> = { host: DOMAIN, ...auth, ...(o.headers ?? {}) };
+    let payload: string | Buffer | undefined;
+    if (o.body !== undefined) {
+      if (typeof o.body === 'string' || Buffer.isBuffer(o.body)) payload = o.body;
+      else {
+        payload = JSON.stringify(o.body);
+        headers['content-type'] ??= 'application/vnd.api+json';
+      }
+    }
+    return tk.kernel.app.inject({ method: method as 'GET', url, headers, payload });
+  };
+  return { tk, inst, files, token, call };
+}
+
+export function attrs(res: LightMyRequestResponse): Record<string, unknown> & { id: string; rev: string } {
+  const body = res.json() as { data: { id: string; attributes: Record<string, unknown>; meta: { rev: string } } };
+  return { ...body.data.attributes, id: body.data.id, rev: body.data.meta?.rev };
+}
