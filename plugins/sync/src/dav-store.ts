@@ -6,6 +6,8 @@ import {
   type HomeKind,
 } from './layout.ts';
 import { overallSpan, type ExpandLimits } from './recurrence.ts';
+import { evaluateConditional } from './dav.ts';
+import { hrefOf } from './paths.ts';
 import { SyncErrors } from './sync-errors.ts';
 import { formatToken, parseToken } from './sync-tokens.ts';
 import { contactFields, parseVcard, vcardFromFields, type ContactFields, type VcardVersion } from './vcard.ts';
@@ -94,9 +96,6 @@ function cozyMetadata(old: Doc | undefined, now: string): Record<string, unknown
   return { doctypeVersion: 1, metadataVersion: 1, createdAt: prev.createdAt ?? now, createdByApp: prev.createdByApp ?? 'sync', ...prev, updatedAt: now, updatedByApps: [{ slug: 'sync', date: now }] };
 }
 
-function matchesEtag(header: string, etag: string): boolean {
-  return header.split(',').map((s) => s.trim().replace(/^W\//, '')).some((t) => t === '*' || t === etag);
-}
 
 /**
  * Calendars, address books and their members in the store. Every call takes the instance first; permissions
@@ -317,8 +316,8 @@ export class DavStore {
     const lockName = `sync:uid:${inst.prefix}:${kind}:${coll._id}:${createHash('sha1').update(parsed.uid).digest('hex')}`;
     return this.locks.withLock(lockName, { ttlMs: 30_000, waitMs: 10_000 }, async () => {
       const current = await this.getMember(inst, kind, coll._id, name);
-      if (pre.ifNoneMatch !== undefined && current && matchesEtag(pre.ifNoneMatch, current.etag)) throw SyncErrors.preconditionFailed('The resource exists (If-None-Match)');
-      if (pre.ifMatch !== undefined && (!current || !matchesEtag(pre.ifMatch, current.etag))) throw SyncErrors.preconditionFailed('The resource changed (If-Match)');
+      const outcome = evaluateConditional({ 'if-match': pre.ifMatch, 'if-none-match': pre.ifNoneMatch }, { exists: !!current, etag: current?.etag }, false);
+      if (outcome !== 'proceed') throw SyncErrors.preconditionFailed(current ? 'The resource exists or changed (If-Match / If-None-Match)' : 'The resource does not exist (If-Match)');
       await this.#checkUid(inst, kind, coll._id, parsed.uid, name);
       const doctype = parsed.doctype;
       const now = new Date().toISOString();
@@ -373,7 +372,7 @@ export class DavStore {
     for (const doctype of memberDoctypes(kind)) {
       const res = await this.#view(inst, doctype, 'uids', { key: [coll, uid] });
       const other = res.rows.find((r) => r.value !== name);
-      if (other) throw (kind === 'calendars' ? SyncErrors.calendarUidConflict : SyncErrors.addressUidConflict)(`UID ${uid} is already used by ${String(other.value)}`, { cause: { href: String(other.value), kind } });
+      if (other) throw (kind === 'calendars' ? SyncErrors.calendarUidConflict : SyncErrors.addressUidConflict)(`UID ${uid} is already used by ${String(other.value)}`, { href: hrefOf({ type: 'member', kind, collection: coll, name: String(other.value) }) });
     }
   }
 
@@ -390,7 +389,7 @@ export class DavStore {
   async deleteMember(inst: InstanceRef, kind: HomeKind, coll: string, name: string, ifMatch?: string): Promise<void> {
     const current = await this.getMember(inst, kind, coll, name);
     if (!current) throw SyncErrors.notFound();
-    if (ifMatch !== undefined && !matchesEtag(ifMatch, current.etag)) throw SyncErrors.preconditionFailed('The resource changed (If-Match)');
+    if (evaluateConditional({ 'if-match': ifMatch }, { exists: true, etag: current.etag }, false) !== 'proceed') throw SyncErrors.preconditionFailed('The resource changed (If-Match)');
     await this.#tombstone(inst, current);
   }
 

@@ -3,7 +3,8 @@ import type { ParsedCalendar } from './ical.ts';
 import { matchesRange, type ExpandLimits } from './recurrence.ts';
 import { SyncErrors } from './sync-errors.ts';
 import { parseLine, unescapeText, unfold } from './vcard.ts';
-import { child, childrenNamed, NS, type XmlElement } from './xml.ts';
+import { child, childrenNamed, textOf, type XmlElement } from './dav.ts';
+import { NS } from './namespaces.ts';
 
 export interface TimeRange {
   start: number;
@@ -65,7 +66,7 @@ function parseTextMatch(el: XmlElement): TextMatch {
   const type = el.attrs['match-type'] ?? 'contains';
   if (!['contains', 'equals', 'starts-with', 'ends-with'].includes(type)) throw SyncErrors.invalidFilter(`Unknown match-type ${type}`);
   return {
-    value: el.text,
+    value: textOf(el),
     collation: el.attrs.collation ?? 'i;ascii-casemap',
     matchType: type as TextMatch['matchType'],
     negate: el.attrs['negate-condition'] === 'yes',

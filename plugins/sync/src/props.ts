@@ -1,12 +1,18 @@
-import { escapeXml, clark, NS } from './xml.ts';
+import { clark, davEl, el, escapeText, fromClark, Xml, type PropStat, type XmlContent } from './dav.ts';
 import type { CollectionDoc, MemberRow } from './dav-store.ts';
 import { DOCTYPES, type HomeKind } from './layout.ts';
-import type { PropResult, PropValue } from './multistatus.ts';
+import { NS } from './namespaces.ts';
 import { BASE, hrefOf } from './paths.ts';
 
 export interface PropName {
   ns: string;
   name: string;
+}
+
+/** A property's answer: its content (200) or nothing (404), or refused (403, PROPPATCH). */
+export interface PropResult extends PropName {
+  status: number;
+  value?: Xml;
 }
 
 /** What property answers need beside the resource itself, computed once per request. */
@@ -24,16 +30,18 @@ export type PropResource =
   | { type: 'collection'; kind: HomeKind; coll: CollectionDoc }
   | { type: 'member'; kind: HomeKind; coll: string; row: MemberRow; body?: () => string };
 
-const href = (h: string) => `<D:href>${escapeXml(h)}</D:href>`;
-const xml = (s: string): PropValue => ({ xml: s });
+const href = (h: string) => davEl('href', h);
+const cal = (name: string, c?: XmlContent, attrs?: Record<string, string>) => el({ ns: NS.CALDAV, name }, c, attrs);
+const card = (name: string, c?: XmlContent, attrs?: Record<string, string>) => el({ ns: NS.CARDDAV, name }, c, attrs);
+const many = (parts: Xml[]) => new Xml(parts.map((p) => p.raw).join(''));
 
-function privileges(write: boolean): string {
+function privileges(write: boolean): Xml {
   const list = write ? ['read', 'write', 'write-properties', 'write-content', 'bind', 'unbind', 'read-current-user-privilege-set'] : ['read', 'read-current-user-privilege-set'];
-  return list.map((p) => `<D:privilege><D:${p}/></D:privilege>`).join('');
+  return many(list.map((p) => davEl('privilege', davEl(p))));
 }
 
-function reports(names: Array<[string, string]>): string {
-  return names.map(([p, n]) => `<D:supported-report><D:report><${p}:${n}/></D:report></D:supported-report>`).join('');
+function reports(names: Array<[string, string]>): Xml {
+  return many(names.map(([ns, n]) => davEl('supported-report', davEl('report', el({ ns, name: n })))));
 }
 
 export function contentType(doctype: string): string {
@@ -41,7 +49,7 @@ export function contentType(doctype: string): string {
   return `text/calendar; charset=utf-8; component=${doctype === DOCTYPES.todos ? 'vtodo' : 'vevent'}`;
 }
 
-/** Properties `allprop` answers with (RFC 4918 §9.1: the live ones that are cheap, not the expensive reports). */
+/** Properties `allprop` answers with (RFC 4918 §9.1: the live ones that are cheap, not the reports). */
 export function allPropNames(r: PropResource): PropName[] {
   const d = (name: string) => ({ ns: NS.DAV, name });
   const base = [d('resourcetype'), d('displayname')];
@@ -50,49 +58,44 @@ export function allPropNames(r: PropResource): PropName[] {
     const extra: PropName[] = [d('sync-token'), { ns: NS.CS, name: 'getctag' }];
     if (r.kind === 'calendars') extra.push({ ns: NS.CALDAV, name: 'calendar-description' }, { ns: NS.ICAL, name: 'calendar-color' }, { ns: NS.CALDAV, name: 'supported-calendar-component-set' });
     else extra.push({ ns: NS.CARDDAV, name: 'addressbook-description' });
-    for (const key of Object.keys(r.coll.props ?? {})) {
-      const end = key.indexOf('}');
-      extra.push({ ns: key.slice(1, end), name: key.slice(end + 1) });
-    }
+    for (const key of Object.keys(r.coll.props ?? {})) extra.push(fromClark(key));
     return [...base, ...extra];
   }
   return [...base, d('current-user-principal')];
 }
 
-/** The value of one property of a resource, or undefined when it has none (404 in the propstat). */
-export async function propValue(r: PropResource, p: PropName, ctx: PropContext): Promise<PropValue | undefined> {
-  const key = clark(p.ns, p.name);
-  // Properties every resource answers the same way.
+const text = (s: string) => new Xml(escapeText(s));
+
+/** The content of one property of a resource, or undefined when it has none (404 in the propstat). */
+export async function propValue(r: PropResource, p: PropName, ctx: PropContext): Promise<Xml | undefined> {
+  const key = clark(p);
   switch (key) {
     case '{DAV:}current-user-principal':
     case '{DAV:}principal-URL':
     case '{DAV:}owner':
-      return xml(href(`${BASE}/principal/`));
+      return href(`${BASE}/principal/`);
     case '{DAV:}principal-collection-set':
-      return xml(href(`${BASE}/`));
-    case '{urn:ietf:params:xml:ns:caldav}calendar-home-set':
-      return r.type === 'principal' || r.type === 'root' ? xml(href(`${BASE}/calendars/`)) : undefined;
-    case '{urn:ietf:params:xml:ns:carddav}addressbook-home-set':
-      return r.type === 'principal' || r.type === 'root' ? xml(href(`${BASE}/contacts/`)) : undefined;
-    case '{urn:ietf:params:xml:ns:caldav}calendar-user-address-set':
-      return r.type === 'principal' ? xml(href(`${BASE}/principal/`)) : undefined;
+      return href(`${BASE}/`);
+    case `{${NS.CALDAV}}calendar-home-set`:
+      return r.type === 'principal' || r.type === 'root' ? href(`${BASE}/calendars/`) : undefined;
+    case `{${NS.CARDDAV}}addressbook-home-set`:
+      return r.type === 'principal' || r.type === 'root' ? href(`${BASE}/contacts/`) : undefined;
+    case `{${NS.CALDAV}}calendar-user-address-set`:
+      return r.type === 'principal' ? href(`${BASE}/principal/`) : undefined;
     case '{DAV:}current-user-privilege-set':
-      if (r.type === 'root' || r.type === 'principal') return xml(privileges(false));
-      return xml(privileges(ctx.canWrite(r.kind)));
+      if (r.type === 'root' || r.type === 'principal') return privileges(false);
+      return privileges(ctx.canWrite(r.kind));
   }
   switch (r.type) {
     case 'root':
-      if (key === '{DAV:}resourcetype') return xml('<D:collection/>');
-      if (key === '{DAV:}displayname') return xml('Cozy');
-      return undefined;
     case 'principal':
-      if (key === '{DAV:}resourcetype') return xml('<D:collection/><D:principal/>');
-      if (key === '{DAV:}displayname') return xml('Cozy');
+      if (key === '{DAV:}resourcetype') return r.type === 'root' ? davEl('collection') : many([davEl('collection'), davEl('principal')]);
+      if (key === '{DAV:}displayname') return text('Cozy');
       return undefined;
     case 'home':
-      if (key === '{DAV:}resourcetype') return xml('<D:collection/>');
-      if (key === '{DAV:}displayname') return xml(r.kind === 'calendars' ? 'Calendars' : 'Address books');
-      if (key === '{DAV:}supported-report-set') return xml(reports([]));
+      if (key === '{DAV:}resourcetype') return davEl('collection');
+      if (key === '{DAV:}displayname') return text(r.kind === 'calendars' ? 'Calendars' : 'Address books');
+      if (key === '{DAV:}supported-report-set') return reports([]);
       return undefined;
     case 'collection':
       return collectionProp(r.kind, r.coll, key, ctx);
@@ -101,68 +104,70 @@ export async function propValue(r: PropResource, p: PropName, ctx: PropContext):
   }
 }
 
-async function collectionProp(kind: HomeKind, coll: CollectionDoc, key: string, ctx: PropContext): Promise<PropValue | undefined> {
-  const cal = kind === 'calendars';
+async function collectionProp(kind: HomeKind, coll: CollectionDoc, key: string, ctx: PropContext): Promise<Xml | undefined> {
+  const isCal = kind === 'calendars';
+  const opt = (v: string | undefined) => (v !== undefined ? text(v) : undefined);
   switch (key) {
     case '{DAV:}resourcetype':
-      return xml(cal ? '<D:collection/><C:calendar/>' : '<D:collection/><CR:addressbook/>');
+      return many([davEl('collection'), isCal ? cal('calendar') : card('addressbook')]);
     case '{DAV:}displayname':
-      return coll.displayname !== undefined ? xml(escapeXml(coll.displayname)) : undefined;
+      return opt(coll.displayname);
     case '{DAV:}sync-token':
-      return xml(escapeXml(await ctx.token(kind, coll)));
-    case '{http://calendarserver.org/ns/}getctag':
-      return xml(escapeXml(await ctx.token(kind, coll)));
+    case `{${NS.CS}}getctag`:
+      return text(await ctx.token(kind, coll));
     case '{DAV:}supported-report-set':
-      return xml(reports(cal ? [['C', 'calendar-query'], ['C', 'calendar-multiget'], ['D', 'sync-collection']] : [['CR', 'addressbook-query'], ['CR', 'addressbook-multiget'], ['D', 'sync-collection']]));
+      return reports(isCal
+        ? [[NS.CALDAV, 'calendar-query'], [NS.CALDAV, 'calendar-multiget'], [NS.DAV, 'sync-collection']]
+        : [[NS.CARDDAV, 'addressbook-query'], [NS.CARDDAV, 'addressbook-multiget'], [NS.DAV, 'sync-collection']]);
     case '{DAV:}getcontenttype':
-      return xml(cal ? 'text/calendar' : 'text/vcard');
+      return text(isCal ? 'text/calendar' : 'text/vcard');
   }
-  if (cal) {
+  if (isCal) {
     switch (key) {
-      case '{urn:ietf:params:xml:ns:caldav}calendar-description':
-        return coll.description !== undefined ? xml(escapeXml(coll.description)) : undefined;
-      case '{http://apple.com/ns/ical/}calendar-color':
-        return coll.color !== undefined ? xml(escapeXml(coll.color)) : undefined;
-      case '{http://apple.com/ns/ical/}calendar-order':
-        return coll.order !== undefined ? xml(escapeXml(coll.order)) : undefined;
-      case '{urn:ietf:params:xml:ns:caldav}calendar-timezone':
-        return coll.timezone !== undefined ? xml(escapeXml(coll.timezone)) : undefined;
-      case '{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set':
-        return xml((coll.components ?? ['VEVENT', 'VTODO']).map((c) => `<C:comp name="${c}"/>`).join(''));
-      case '{urn:ietf:params:xml:ns:caldav}supported-calendar-data':
-        return xml('<C:calendar-data content-type="text/calendar" version="2.0"/>');
-      case '{urn:ietf:params:xml:ns:caldav}max-resource-size':
-        return xml(String(ctx.maxResourceSize));
+      case `{${NS.CALDAV}}calendar-description`:
+        return opt(coll.description);
+      case `{${NS.ICAL}}calendar-color`:
+        return opt(coll.color);
+      case `{${NS.ICAL}}calendar-order`:
+        return opt(coll.order);
+      case `{${NS.CALDAV}}calendar-timezone`:
+        return opt(coll.timezone);
+      case `{${NS.CALDAV}}supported-calendar-component-set`:
+        return many((coll.components ?? ['VEVENT', 'VTODO']).map((c) => cal('comp', undefined, { name: c })));
+      case `{${NS.CALDAV}}supported-calendar-data`:
+        return cal('calendar-data', undefined, { 'content-type': 'text/calendar', version: '2.0' });
+      case `{${NS.CALDAV}}max-resource-size`:
+        return text(String(ctx.maxResourceSize));
     }
   } else {
     switch (key) {
-      case '{urn:ietf:params:xml:ns:carddav}addressbook-description':
-        return coll.description !== undefined ? xml(escapeXml(coll.description)) : undefined;
-      case '{urn:ietf:params:xml:ns:carddav}supported-address-data':
-        return xml('<CR:address-data-type content-type="text/vcard" version="3.0"/><CR:address-data-type content-type="text/vcard" version="4.0"/>');
-      case '{urn:ietf:params:xml:ns:carddav}max-resource-size':
-        return xml(String(ctx.maxResourceSize));
+      case `{${NS.CARDDAV}}addressbook-description`:
+        return opt(coll.description);
+      case `{${NS.CARDDAV}}supported-address-data`:
+        return many([card('address-data-type', undefined, { 'content-type': 'text/vcard', version: '3.0' }), card('address-data-type', undefined, { 'content-type': 'text/vcard', version: '4.0' })]);
+      case `{${NS.CARDDAV}}max-resource-size`:
+        return text(String(ctx.maxResourceSize));
     }
   }
   const dead = coll.props?.[key];
-  return dead !== undefined ? { element: dead } : undefined;
+  return dead !== undefined ? new Xml(dead) : undefined;
 }
 
-function memberProp(r: Extract<PropResource, { type: 'member' }>, key: string): PropValue | undefined {
+function memberProp(r: Extract<PropResource, { type: 'member' }>, key: string): Xml | undefined {
   switch (key) {
     case '{DAV:}resourcetype':
-      return xml('');
+      return new Xml('');
     case '{DAV:}getetag':
-      return xml(escapeXml(r.row.etag));
+      return text(r.row.etag);
     case '{DAV:}getcontenttype':
-      return xml(contentType(r.row.doctype));
+      return text(contentType(r.row.doctype));
     case '{DAV:}getcontentlength':
-      if (r.row.size !== undefined) return xml(String(r.row.size));
-      return r.body ? xml(String(Buffer.byteLength(r.body()))) : undefined;
-    case '{urn:ietf:params:xml:ns:caldav}calendar-data':
-      return r.kind === 'calendars' && r.body ? xml(escapeXml(r.body())) : undefined;
-    case '{urn:ietf:params:xml:ns:carddav}address-data':
-      return r.kind === 'contacts' && r.body ? xml(escapeXml(r.body())) : undefined;
+      if (r.row.size !== undefined) return text(String(r.row.size));
+      return r.body ? text(String(Buffer.byteLength(r.body()))) : undefined;
+    case `{${NS.CALDAV}}calendar-data`:
+      return r.kind === 'calendars' && r.body ? text(r.body()) : undefined;
+    case `{${NS.CARDDAV}}address-data`:
+      return r.kind === 'contacts' && r.body ? text(r.body()) : undefined;
   }
   return undefined;
 }
@@ -172,16 +177,27 @@ export async function propResults(r: PropResource, names: PropName[], ctx: PropC
   const out: PropResult[] = [];
   for (const p of names) {
     const value = await propValue(r, p, ctx);
-    out.push(value === undefined ? { ...p, status: 404 } : { ...p, status: 200, value });
+    out.push(value === undefined ? { ns: p.ns, name: p.name, status: 404 } : { ns: p.ns, name: p.name, status: 200, value });
   }
   return out;
+}
+
+/** Results grouped into propstats for a multistatus; `minimal` (Prefer: return=minimal) drops the 404s. */
+export function propStats(results: PropResult[], minimal = false): PropStat[] {
+  const byStatus = new Map<number, Xml[]>();
+  for (const r of results) {
+    if (minimal && r.status === 404) continue;
+    const q = { ns: r.ns, name: r.name };
+    byStatus.set(r.status, [...(byStatus.get(r.status) ?? []), r.status === 200 && r.value ? el(q, r.value) : el(q)]);
+  }
+  if (byStatus.size === 0) return [{ status: 200, props: [new Xml('')] }];
+  return [...byStatus].map(([status, props]) => ({ status, props }));
 }
 
 export function resourceHref(r: PropResource): string {
   switch (r.type) {
     case 'root':
     case 'principal':
-      return hrefOf(r);
     case 'home':
       return hrefOf(r);
     case 'collection':

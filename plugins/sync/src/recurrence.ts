@@ -207,12 +207,9 @@ export function expandObject(p: ParsedCalendar, rangeStart: number, rangeEnd: nu
   const master = components(p).find((c) => !c.hasProperty('recurrence-id'));
   const recurring = !!master && isRecurring(master);
   for (const occ of walk.occurrences) {
-    const c = new ICAL.Component(occ.item.toJSON());
-    for (const name of ['rrule', 'rdate', 'exdate', 'dtstart', 'dtend', 'recurrence-id', 'due']) {
-      if (name === 'due' && c.name !== 'vtodo') continue;
-      if (name === 'due' || name === 'dtend') continue;
-      c.removeAllProperties(name);
-    }
+    // toJSON hands out the live jCal arrays: copy them, or every instance would edit the same component.
+    const c = new ICAL.Component(structuredClone(occ.item.toJSON()));
+    for (const name of ['rrule', 'rdate', 'exdate', 'dtstart', 'recurrence-id']) c.removeAllProperties(name);
     c.addPropertyWithValue('dtstart', utc(occ.start));
     if (c.hasProperty('dtend')) {
       c.removeAllProperties('dtend');

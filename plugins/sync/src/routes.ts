@@ -5,16 +5,20 @@ import { DavStore, type CollectionDoc, type Member, type MemberRow } from './dav
 import { matchCalendar, matchCard, mainTimeRange, parseAddressFilter, parseCalendarFilter, parseTimeRange, type TimeRange } from './filters.ts';
 import { parseCalendar } from './ical.ts';
 import { DOCTYPES, collectionDoctype, memberDoctypes, type HomeKind } from './layout.ts';
-import { multistatus, propResponse, statusResponse, type PropResult } from './multistatus.ts';
 import { BASE, hrefOf, parseTarget, type Target } from './paths.ts';
-import { allPropNames, contentType, propResults, resourceHref, type PropContext, type PropName, type PropResource } from './props.ts';
+import { allPropNames, contentType, propResults, propStats, resourceHref, type PropContext, type PropName, type PropResource, type PropResult } from './props.ts';
 import { expandObject } from './recurrence.ts';
-import { SyncErrors, davErrorRenderer } from './sync-errors.ts';
+import { SyncErrors } from './sync-errors.ts';
 import { vcardAs, wantedVersion, type VcardVersion } from './vcard.ts';
-import { child, childrenNamed, clark, is, NS, parseXml, serializeElement, type XmlElement } from './xml.ts';
+import {
+  child, childrenNamed, clark, davDocument, davEl, davErrorRenderer, elements, evaluateConditional, is, Multistatus, parseXml, readPropfind, registerDavMethods, serializeNodes, textOf,
+  type XmlElement,
+} from './dav.ts';
+import { NS } from './namespaces.ts';
 
-const DAV_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'] as const;
-const ALL_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', ...DAV_METHODS];
+const ALL_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'];
+/** Multigets of a whole collection carry one href element per member. */
+const XML_LIMITS = { maxDepth: 64, maxElements: 200_000 };
 const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, REPORT';
 /** What this server implements (RFC 4918 class 1 and 3, no locks; CalDAV, CardDAV, extended MKCOL). */
 const DAV_HEADER = '1, 3, extended-mkcol, calendar-access, addressbook';
@@ -47,11 +51,11 @@ function bodyText(req: FastifyRequest): string {
 function xmlBody(req: FastifyRequest, max: number): XmlElement | undefined {
   const text = bodyText(req);
   if (Buffer.byteLength(text) > max) throw SyncErrors.tooLarge();
-  return text.trim() === '' ? undefined : parseXml(text);
+  return text.trim() === '' ? undefined : parseXml(text, XML_LIMITS);
 }
 
 function propNames(prop: XmlElement | undefined): PropName[] {
-  return prop ? prop.children.map((c) => ({ ns: c.ns, name: c.name })) : [];
+  return prop ? prop.children.filter((c): c is XmlElement => typeof c !== 'string').map((c) => ({ ns: c.ns, name: c.name })) : [];
 }
 
 function minimal(req: FastifyRequest): boolean {
@@ -65,7 +69,7 @@ function sendXml(reply: FastifyReply, status: number, body: string): FastifyRepl
 
 export async function syncRoutes(app: FastifyInstance, { ctx }: RouteOptions<SyncConfig>): Promise<void> {
   setErrorFamily(app, davErrorRenderer);
-  for (const m of DAV_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
+  registerDavMethods(app);
   // Bodies are XML, iCalendar or vCard: read as bytes and decoded where they are used.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: Math.max(ctx.config.maxResourceSize, ctx.config.maxXmlBody) + 64 * 1024 }, (_req, body, done) => done(null, body));
@@ -81,7 +85,7 @@ export async function syncRoutes(app: FastifyInstance, { ctx }: RouteOptions<Syn
 
 /** The /.well-known redirects (RFC 6764) live at the domain root, outside the plugin's prefix. */
 export async function wellKnownRoutes(app: FastifyInstance): Promise<void> {
-  for (const m of ['PROPFIND'] as const) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
+  registerDavMethods(app);
   const redirect = async (_req: FastifyRequest, reply: FastifyReply) => reply.status(301).header('location', `${BASE}/`).send();
   for (const path of ['/.well-known/caldav', '/.well-known/carddav']) {
     app.route({ method: ['GET', 'HEAD', 'PROPFIND', 'OPTIONS'], url: path, handler: redirect });
@@ -167,13 +171,12 @@ class SyncHandler {
   // ------------------------------------------------------------------ PROPFIND
 
   async #propfind(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
-    const body = xmlBody(req, this.config.maxXmlBody);
-    if (body && !is(body, NS.DAV, 'propfind')) throw SyncErrors.badRequest('Expected a DAV:propfind body');
+    const request = readPropfind(xmlBody(req, this.config.maxXmlBody));
     const depthHeader = String(req.headers.depth ?? 'infinity').trim().toLowerCase();
     const depth = depthHeader === '0' ? 0 : 1;
-    const mode: 'allprop' | 'propname' | 'prop' = !body || child(body, NS.DAV, 'allprop') ? 'allprop' : child(body, NS.DAV, 'propname') ? 'propname' : 'prop';
-    const asked = propNames(child(body, NS.DAV, 'prop'));
-    const include = propNames(child(body, NS.DAV, 'include'));
+    const mode = request.kind;
+    const asked = request.kind === 'prop' ? request.names : [];
+    const include = request.kind === 'allprop' ? request.include : [];
     const pctx = this.#propContext(caller);
     const resources: PropResource[] = [];
     const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
@@ -208,15 +211,15 @@ class SyncHandler {
         break;
       }
     }
-    const responses: string[] = [];
+    const ms = new Multistatus();
     for (const r of resources) {
       let results: PropResult[];
       if (mode === 'propname') results = allPropNames(r).map((p) => ({ ...p, status: 200 }));
       else if (mode === 'allprop') results = await propResults(r, [...allPropNames(r), ...include], pctx);
       else results = await propResults(r, asked, pctx);
-      responses.push(propResponse(resourceHref(r), results, minimal(req)));
+      ms.addPropStats(resourceHref(r), propStats(results, minimal(req)));
     }
-    return sendXml(reply, 207, multistatus(responses));
+    return sendXml(reply, 207, ms.toString());
   }
 
   #memberResource(kind: HomeKind, coll: string, m: Member, body?: () => string): PropResource {
@@ -250,25 +253,25 @@ class SyncHandler {
 
     if (cal && is(body, NS.CALDAV, 'calendar-multiget') || !cal && is(body, NS.CARDDAV, 'addressbook-multiget')) {
       const bodyOf = this.#bodyShaper(kind, prop, req);
-      const hrefs = childrenNamed(body, NS.DAV, 'href').map((h) => h.text.trim());
+      const hrefs = childrenNamed(body, NS.DAV, 'href').map((h) => textOf(h).trim());
       const names = new Map<string, string>();
-      const responses: string[] = [];
+      const ms = new Multistatus();
       for (const h of hrefs) {
         const t = parseTarget(h);
         if (t && t.type === 'member' && t.kind === kind && t.collection === coll._id) names.set(t.name, h);
-        else responses.push(statusResponse(h, 404));
+        else ms.addStatus(h, 404);
       }
       const found = await this.dav.getMembers(caller.inst, kind, coll._id, [...names.keys()]);
       for (const [name, h] of names) {
         const m = found.get(name);
         if (!m) {
-          responses.push(statusResponse(h, 404));
+          ms.addStatus(h, 404);
           continue;
         }
         const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
-        responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+        ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
       }
-      return sendXml(reply, 207, multistatus(responses));
+      return sendXml(reply, 207, ms.toString());
     }
 
     if (cal && is(body, NS.CALDAV, 'calendar-query')) {
@@ -282,13 +285,13 @@ class SyncHandler {
       if (compName === 'VTODO') rows = rows.filter((r) => r.doctype === DOCTYPES.todos);
       const needsParse = !!filter && (filter.comps.length > 0 || filter.props.length > 0) && !(filter.comps.length === 1 && compName && !range && filter.comps[0]!.props.length === 0 && filter.comps[0]!.comps.length === 0);
       const wantsBody = asked.some((p) => p.ns === NS.CALDAV && p.name === 'calendar-data');
-      const responses: string[] = [];
+      const ms = new Multistatus();
       if (!needsParse && !wantsBody) {
         for (const row of rows) {
           const r: PropResource = { type: 'member', kind, coll: coll._id, row };
-          responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+          ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
-        return sendXml(reply, 207, multistatus(responses));
+        return sendXml(reply, 207, ms.toString());
       }
       for (let i = 0; i < rows.length; i += 200) {
         const members = await this.dav.loadMembers(caller.inst, rows.slice(i, i + 200));
@@ -303,42 +306,44 @@ class SyncHandler {
             if (!matchCalendar(parsed, filter, this.config)) continue;
           }
           const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
-          responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+          ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
       }
-      return sendXml(reply, 207, multistatus(responses));
+      return sendXml(reply, 207, ms.toString());
     }
 
     if (!cal && is(body, NS.CARDDAV, 'addressbook-query')) {
       const filter = parseAddressFilter(child(body, NS.CARDDAV, 'filter'));
       const limitEl = child(child(body, NS.CARDDAV, 'limit'), NS.CARDDAV, 'nresults');
-      const limit = limitEl ? Math.max(0, Number.parseInt(limitEl.text, 10) || 0) : Infinity;
+      const limit = limitEl ? Math.max(0, Number.parseInt(textOf(limitEl), 10) || 0) : Infinity;
       const bodyOf = this.#bodyShaper(kind, prop, req);
       const rows = await this.dav.listMembers(caller.inst, kind, coll._id);
-      const responses: string[] = [];
+      const ms = new Multistatus();
       let truncated = false;
       outer: for (let i = 0; i < rows.length; i += 200) {
         for (const m of await this.dav.loadMembers(caller.inst, rows.slice(i, i + 200))) {
           if (!matchCard(this.dav.memberBody(m), filter)) continue;
-          if (responses.length >= limit) {
+          if (ms.size >= limit) {
             truncated = true;
             break outer;
           }
           const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
-          responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+          ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
       }
-      if (truncated) responses.push(`<D:response><D:href>${hrefOf({ type: 'collection', kind, name: coll._id })}</D:href><D:status>HTTP/1.1 507 Insufficient Storage</D:status><D:error><D:number-of-matches-within-limits/></D:error></D:response>`);
-      return sendXml(reply, 207, multistatus(responses));
+      if (truncated) ms.addStatus(hrefOf({ type: 'collection', kind, name: coll._id }), 507, '<D:number-of-matches-within-limits/>');
+      return sendXml(reply, 207, ms.toString());
     }
 
     if (is(body, NS.DAV, 'sync-collection')) {
-      const token = child(body, NS.DAV, 'sync-token')?.text.trim() ?? '';
-      const level = child(body, NS.DAV, 'sync-level')?.text.trim() ?? '1';
+      const tokenEl = child(body, NS.DAV, 'sync-token');
+      const token = tokenEl ? textOf(tokenEl).trim() : '';
+      const levelEl = child(body, NS.DAV, 'sync-level');
+      const level = levelEl ? textOf(levelEl).trim() : '1';
       if (level !== '1' && level !== 'infinite') throw SyncErrors.badRequest('sync-level is 1');
       const bodyOf = this.#bodyShaper(kind, prop, req);
       const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
-      const responses: string[] = [];
+      const ms = new Multistatus();
       let newToken: string;
       let rows: MemberRow[];
       if (token === '') {
@@ -348,12 +353,12 @@ class SyncHandler {
         const changes = await this.dav.changesSince(caller.inst, kind, coll, token);
         newToken = changes.token;
         rows = changes.changed;
-        for (const name of changes.removed) responses.push(statusResponse(hrefOf({ type: 'member', kind, collection: coll._id, name }), 404));
+        for (const name of changes.removed) ms.addStatus(hrefOf({ type: 'member', kind, collection: coll._id, name }), 404);
       }
       for (const r of await this.#memberResources(caller, kind, coll._id, rows, wantsBody, bodyOf)) {
-        responses.push(propResponse(resourceHref(r), await propResults(r, asked, pctx), mini));
+        ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
       }
-      return sendXml(reply, 207, multistatus(responses, `<D:sync-token>${newToken.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</D:sync-token>`));
+      return sendXml(reply, 207, ms.setSyncToken(newToken).toString());
     }
     throw SyncErrors.unsupportedReport(`${body.name} is not supported on a ${cal ? 'calendar' : 'address book'}`);
   }
@@ -396,8 +401,9 @@ class SyncHandler {
     const m = await this.dav.getMember(caller.inst, target.kind, target.collection, target.name);
     if (!m) throw SyncErrors.notFound();
     reply.header('etag', m.etag);
-    const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').map((s) => s.trim()).some((t) => t === '*' || t === m.etag)) return reply.status(304).send();
+    if (evaluateConditional({ 'if-none-match': req.headers['if-none-match'], 'if-match': req.headers['if-match'] }, { exists: true, etag: m.etag }, true) !== 'proceed') {
+      return reply.status(req.headers['if-none-match'] !== undefined ? 304 : 412).send();
+    }
     let body = this.dav.memberBody(m);
     let type = contentType(m.doctype);
     if (target.kind === 'contacts') {
@@ -455,7 +461,10 @@ class SyncHandler {
     const rootName = calendar ? 'mkcalendar' : 'mkcol';
     const rootNs = calendar ? NS.CALDAV : NS.DAV;
     if (body && !is(body, rootNs, rootName)) throw SyncErrors.badRequest(`Expected a ${rootName} body`);
-    const sets = childrenNamed(body, NS.DAV, 'set').flatMap((s) => child(s, NS.DAV, 'prop')?.children ?? []);
+    const sets = childrenNamed(body, NS.DAV, 'set').flatMap((s) => {
+      const prop = child(s, NS.DAV, 'prop');
+      return prop ? elements(prop) : [];
+    });
     const rt = sets.find((p) => is(p, NS.DAV, 'resourcetype'));
     if (rt) {
       const wanted = target.kind === 'calendars' ? child(rt, NS.CALDAV, 'calendar') : child(rt, NS.CARDDAV, 'addressbook');
@@ -466,7 +475,8 @@ class SyncHandler {
     const results = applyProps(target.kind, draft, sets.filter((p) => p !== rt), [], true);
     if (results.some((r) => r.status !== 200)) {
       const failed = results.map((r) => (r.status === 200 ? { ...r, status: 424 } : r));
-      return sendXml(reply, 403, `<?xml version="1.0" encoding="utf-8"?>\n<D:mkcol-response xmlns:D="DAV:">${propResponse(hrefOf(target), failed).replace(/^<D:response><D:href>[^<]*<\/D:href>/, '').replace(/<\/D:response>$/, '')}</D:mkcol-response>`);
+      const stats = propStats(failed).map((ps) => davEl('propstat', [davEl('prop', ps.props), davEl('status', `HTTP/1.1 ${ps.status} ${ps.status === 403 ? 'Forbidden' : 'Failed Dependency'}`)]));
+      return sendXml(reply, 403, davDocument('mkcol-response', stats));
     }
     const { _id, generation, ...init } = draft;
     void _id;
@@ -482,8 +492,9 @@ class SyncHandler {
     const coll = await this.#collection(caller, target.kind, target.name);
     const sets: XmlElement[] = [];
     const removes: XmlElement[] = [];
-    for (const op of body.children) {
-      const props = child(op, NS.DAV, 'prop')?.children ?? [];
+    for (const op of elements(body)) {
+      const prop = child(op, NS.DAV, 'prop');
+      const props = prop ? elements(prop) : [];
       if (is(op, NS.DAV, 'set')) sets.push(...props);
       else if (is(op, NS.DAV, 'remove')) removes.push(...props);
     }
@@ -491,7 +502,7 @@ class SyncHandler {
     let results = applyProps(target.kind, draft, sets, removes, false);
     if (results.some((r) => r.status !== 200)) results = results.map((r) => (r.status === 200 ? { ...r, status: 424 } : r));
     else await this.dav.updateCollection(caller.inst, target.kind, draft);
-    return sendXml(reply, 207, multistatus([propResponse(hrefOf(target), results)]));
+    return sendXml(reply, 207, new Multistatus().addPropStats(hrefOf(target), propStats(results)).toString());
   }
 }
 
@@ -509,8 +520,8 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
   const cal = kind === 'calendars';
   doc.props ??= {};
   for (const [el, remove] of [...sets.map((e) => [e, false] as const), ...removes.map((e) => [e, true] as const)]) {
-    const key = clark(el.ns, el.name);
-    const value = remove ? undefined : el.text.trim();
+    const key = clark(el);
+    const value = remove ? undefined : textOf(el).trim();
     const ok = () => results.push({ ns: el.ns, name: el.name, status: 200 });
     if (key === '{DAV:}displayname') {
       doc.displayname = value;
@@ -525,7 +536,7 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       doc.order = value;
       ok();
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-timezone') {
-      doc.timezone = remove ? undefined : el.text;
+      doc.timezone = remove ? undefined : textOf(el);
       ok();
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set') {
       if (!creating || remove) {
@@ -543,7 +554,7 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       results.push({ ns: el.ns, name: el.name, status: 403 });
     } else {
       if (remove) delete doc.props[key];
-      else doc.props[key] = serializeElement(el);
+      else doc.props[key] = serializeNodes(el.children);
       ok();
     }
   }

@@ -1,30 +1,33 @@
-import { defineError, type CozyError, type ErrorRenderer } from '@cozy-ts/kernel';
-import { escapeXml, NS } from './xml.ts';
+import type { CozyErrorOptions } from '@cozy-ts/kernel';
+import { DavError, el, davEl } from './dav.ts';
+import { NS } from './namespaces.ts';
+
+type Opts = Omit<CozyErrorOptions, 'detail'> & { condition?: string };
 
 /**
- * The precondition element each error names in its DAV error body (RFC 4918 §16, RFC 4791 §1.3, RFC 6352, RFC 6578),
- * as `[namespace, element]`. Clients read these to tell, say, a UID conflict from a malformed object.
+ * Declares an error whose DAV body names a precondition (RFC 4918 §16, RFC 4791 §1.3, RFC 6352, RFC 6578) in its
+ * own namespace: clients read it to tell a UID conflict from a malformed object. `href` (a UID conflict's other
+ * member) goes inside the element.
  */
-const PRECONDITIONS = new Map<string, [string, string]>();
-
-function precondition(code: string, status: number, message: string, ns: string, element: string) {
-  PRECONDITIONS.set(code, [ns, element]);
-  return defineError(code, status, message);
+function precondition(code: string, status: number, message: string, ns?: string, element?: string) {
+  const make = (detail?: string, opts: Opts & { href?: string } = {}) => {
+    const { href, ...rest } = opts;
+    const condition = rest.condition ?? (ns && element ? el({ ns, name: element }, href ? davEl('href', href) : undefined).raw : undefined);
+    return new DavError(code, status, detail ?? message, { ...rest, detail: detail ?? message, condition });
+  };
+  return Object.assign(make, { code, status });
 }
 
 export const SyncErrors = {
-  badXml: defineError('COZY_ERR_SYNC_BAD_XML', 400, 'Malformed XML request body'),
-  badRequest: defineError('COZY_ERR_SYNC_BAD_REQUEST', 400, 'Bad request'),
-  notFound: defineError('COZY_ERR_SYNC_NOT_FOUND', 404, 'Not found'),
-  methodNotAllowed: defineError('COZY_ERR_SYNC_METHOD_NOT_ALLOWED', 405, 'Method not allowed here'),
-  conflict: defineError('COZY_ERR_SYNC_CONFLICT', 409, 'Conflict'),
-  preconditionFailed: defineError('COZY_ERR_SYNC_PRECONDITION_FAILED', 412, 'Precondition failed'),
-  unsupportedMedia: defineError('COZY_ERR_SYNC_UNSUPPORTED_MEDIA', 415, 'Unsupported media type'),
-  forbidden: defineError('COZY_ERR_SYNC_FORBIDDEN', 403, 'Forbidden'),
-  unauthorized: defineError('COZY_ERR_SYNC_UNAUTHORIZED', 401, 'Authentication required'),
-  tooLarge: defineError('COZY_ERR_SYNC_TOO_LARGE', 413, 'Request body too large'),
-  /** Too much work asked of one query (an expansion past the bounds). */
-  tooMuch: precondition('COZY_ERR_SYNC_TOO_MUCH', 507, 'The query matches more than the server will expand', NS.DAV, 'number-of-matches-within-limits'),
+  badXml: precondition('COZY_ERR_SYNC_BAD_XML', 400, 'Malformed XML request body'),
+  badRequest: precondition('COZY_ERR_SYNC_BAD_REQUEST', 400, 'Bad request'),
+  notFound: precondition('COZY_ERR_SYNC_NOT_FOUND', 404, 'Not found'),
+  methodNotAllowed: precondition('COZY_ERR_SYNC_METHOD_NOT_ALLOWED', 405, 'Method not allowed here'),
+  conflict: precondition('COZY_ERR_SYNC_CONFLICT', 409, 'Conflict'),
+  preconditionFailed: precondition('COZY_ERR_SYNC_PRECONDITION_FAILED', 412, 'Precondition failed'),
+  forbidden: precondition('COZY_ERR_SYNC_FORBIDDEN', 403, 'Forbidden'),
+  unauthorized: precondition('COZY_ERR_SYNC_UNAUTHORIZED', 401, 'Authentication required'),
+  tooLarge: precondition('COZY_ERR_SYNC_TOO_LARGE', 413, 'Request body too large'),
 
   invalidCalendarData: precondition('COZY_ERR_SYNC_INVALID_ICAL', 400, 'Invalid iCalendar data', NS.CALDAV, 'valid-calendar-data'),
   invalidCalendarObject: precondition('COZY_ERR_SYNC_INVALID_CALENDAR_OBJECT', 400, 'Invalid calendar object resource', NS.CALDAV, 'valid-calendar-object-resource'),
@@ -45,25 +48,4 @@ export const SyncErrors = {
   resourceMustBeNull: precondition('COZY_ERR_SYNC_RESOURCE_EXISTS', 405, 'A resource already exists at this URL', NS.DAV, 'resource-must-be-null'),
   validResourcetype: precondition('COZY_ERR_SYNC_BAD_RESOURCETYPE', 403, 'Unsupported resource type for a new collection', NS.DAV, 'valid-resourcetype'),
   unsupportedReport: precondition('COZY_ERR_SYNC_UNSUPPORTED_REPORT', 403, 'This report is not supported here', NS.DAV, 'supported-report'),
-  cannotModifyProtected: precondition('COZY_ERR_SYNC_PROTECTED', 403, 'Property cannot be modified', NS.DAV, 'cannot-modify-protected-property'),
 } as const;
-
-const PREFIXES: Record<string, string> = { [NS.DAV]: 'D', [NS.CALDAV]: 'C', [NS.CARDDAV]: 'CR' };
-
-/** DAV error bodies (RFC 4918 §8.7): `<D:error>` with the precondition element when there is one. */
-export const davErrorRenderer: ErrorRenderer = (err: CozyError, req) => {
-  const pre = PRECONDITIONS.get(err.code);
-  let inner = '';
-  if (pre) {
-    const [ns, el] = pre;
-    const p = PREFIXES[ns] ?? 'D';
-    // A UID conflict names the member that holds the UID (RFC 4791 §5.3.2.1), next to the one being written.
-    const other = (err.cause as { href?: unknown } | undefined)?.href;
-    const href = typeof other === 'string' ? `<D:href>${escapeXml(req.url.split('?')[0]!.replace(/[^/]*$/, '') + encodeURIComponent(other))}</D:href>` : '';
-    const open = ns === NS.DAV ? `D:${el}` : `${p}:${el} xmlns:${p}="${ns}"`;
-    inner = href ? `<${open}>${href}</${p}:${el}>` : `<${open}/>`;
-  }
-  const body = `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:">${inner}` +
-    `<D:responsedescription>${escapeXml(err.detail)}</D:responsedescription></D:error>\n`;
-  return { contentType: 'application/xml; charset=utf-8', body };
-};
