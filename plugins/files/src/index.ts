@@ -39,6 +39,9 @@ export default definePlugin<FilesConfig>({
     instances.onCreated('files', (inst) => service.ensureRoot(inst));
     instances.onDestroying('files', async (inst) => service.forget(inst));
   },
+  async stop(ctx) {
+    await ctx.container.resolve(VfsService).drain();
+  },
   routes: filesRoutes,
   rootRoutes: diskUsageRoutes,
 });

@@ -23,7 +23,7 @@ export function registerTrashRoutes(app: FastifyInstance, d: RouteDeps): void {
   // Emptying runs in the background, as cozy-stack's trash-files job: the answer comes at once.
   app.delete('/trash', async (req, reply) => {
     const caller = await d.access.allowWholeType(req, 'DELETE');
-    void d.svc.emptyTrash(caller.inst).catch((err: unknown) => req.log.error({ err }, 'emptying the trash failed'));
+    d.svc.inBackground(() => d.svc.emptyTrash(caller.inst), (err) => req.log.error({ err }, 'emptying the trash failed'));
     return reply.status(204).send();
   });
 

@@ -51,6 +51,7 @@ export class VfsService implements FilesService {
   readonly #uploads: Uploads;
   readonly #versions: Versions;
   readonly #ready = new Map<string, Promise<void>>();
+  readonly #background = new Set<Promise<void>>();
 
   constructor(private readonly deps: VfsServiceDeps) {
     this.index = new FilesIndex(deps.store);
@@ -92,6 +93,17 @@ export class VfsService implements FilesService {
 
   forget(inst: InstanceRef): void {
     this.#ready.delete(inst.prefix);
+  }
+
+  /** Runs work the caller does not wait for (emptying the trash); `drain` waits for all of it at stop. */
+  inBackground(work: () => Promise<void>, onError: (err: unknown) => void): void {
+    const p = work().catch(onError);
+    this.#background.add(p);
+    void p.finally(() => this.#background.delete(p));
+  }
+
+  async drain(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
 
   async #putIgnoringConflict(inst: InstanceRef, doc: Record<string, unknown> & { _id: string }): Promise<void> {
