@@ -72,6 +72,8 @@ async function mapped<T>(p: Promise<T>): Promise<T> {
  */
 export class FilesDavBackend implements DavBackend {
   #usage?: Promise<{ used: number; quota: number | null }>;
+  /** Lookups made during this request: the core stats a path and its parent several times per request. */
+  readonly #stats = new Map<string, Promise<FileResource | null>>();
 
   constructor(
     private readonly files: FilesService,
@@ -100,7 +102,17 @@ export class FilesDavBackend implements DavBackend {
     return (res as FileResource).doc;
   }
 
-  async stat(path: string): Promise<FileResource | null> {
+  stat(path: string): Promise<FileResource | null> {
+    let hit = this.#stats.get(path);
+    if (!hit) {
+      hit = this.#lookup(path);
+      this.#stats.set(path, hit);
+      hit.catch(() => this.#stats.delete(path));
+    }
+    return hit;
+  }
+
+  async #lookup(path: string): Promise<FileResource | null> {
     if (isTrashPath(path)) return null;
     try {
       return this.#resource(path, await this.files.statByPath(this.inst, path));
@@ -108,6 +120,12 @@ export class FilesDavBackend implements DavBackend {
       if (isStatus(err, 404)) return null;
       throw err;
     }
+  }
+
+  /** Every change forgets what this request looked up. */
+  #changed(): void {
+    this.#stats.clear();
+    this.#usage = undefined;
   }
 
   async #parentDir(path: string): Promise<FileDoc> {
@@ -132,6 +150,7 @@ export class FilesDavBackend implements DavBackend {
   }
 
   async write(path: string, input: WriteInput): Promise<FileResource> {
+    this.#changed();
     const onAbort = () => input.body.destroy(new Error('The client went away during the upload'));
     input.signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -158,16 +177,19 @@ export class FilesDavBackend implements DavBackend {
   }
 
   async mkcol(path: string): Promise<FileResource> {
+    this.#changed();
     const parent = await this.#parentDir(path);
     return this.#resource(path, await mapped(this.files.createDir(this.inst, { dirId: parent._id, name: baseName(path) }, { actor: this.actor })));
   }
 
   /** DELETE moves the entry to the trash, as cozy's apps do; it can be restored from /files or the Drive app. */
   async delete(resource: DavResource): Promise<void> {
+    this.#changed();
     await mapped(this.files.trash(this.inst, this.#doc(resource)._id, { actor: this.actor }));
   }
 
   async copy(source: DavResource, destination: string, depth: '0' | 'infinity'): Promise<void> {
+    this.#changed();
     const parent = await this.#parentDir(destination);
     const doc = this.#doc(source);
     if (isDir(doc) && depth === '0') {
@@ -181,6 +203,7 @@ export class FilesDavBackend implements DavBackend {
   }
 
   async move(source: DavResource, destination: string): Promise<void> {
+    this.#changed();
     const parent = await this.#parentDir(destination);
     await mapped(this.files.update(this.inst, this.#doc(source)._id, { dirId: parent._id, name: baseName(destination) }, { actor: this.actor }));
   }
@@ -196,6 +219,7 @@ export class FilesDavBackend implements DavBackend {
   }
 
   async patchDeadProperties(resource: DavResource, ops: PropPatchOp[]): Promise<void> {
+    this.#changed();
     const doc = this.#doc(resource);
     if (resource.path === '/') throw DavErrors.forbidden('The root carries no dead properties');
     const next = applyPropPatch(this.#deadProps(doc), ops);

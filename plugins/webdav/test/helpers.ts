@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEVICE_PASSWORDS, type DeviceScope, type InstanceDoc } from '@cozy-ts/kernel';
 import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
@@ -43,3 +44,33 @@ export async function startWebdav(t: { teardown(fn: () => unknown): void }, conf
   const origin = `http://127.0.0.1:${port}`;
   return { tk, inst, port, origin, url: `${origin}/dav/files/`, password, basic: basicHeader('me', password), devicePassword };
 }
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One request with the path sent exactly as given (fetch would normalise `..` and escapes away), over a fresh
+ * connection.
+ */
+export function raw(env: WebdavEnv, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: env.port, method, path, headers: { authorization: env.basic, ...headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** fetch with the files device password, against a path below `/dav/files`. */
+export function dav(env: WebdavEnv, method: string, path: string, init: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Response> {
+  return fetch(`${env.url}${path.replace(/^\//, '')}`, { method, headers: { authorization: env.basic, ...init.headers }, body: init.body });
+}
+
+export const PROPFIND_ALL = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>';
