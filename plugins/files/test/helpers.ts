@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
@@ -11,7 +12,7 @@ export interface FilesSetup {
   files: FilesService;
   token(scope: string): Promise<string>;
   /** Calls the instance with a CLI token of that scope (default: the whole io.cozy.files doctype; null: no token). */
-  call(method: string, url: string, opts?: { scope?: string | null; body?: string | Buffer | object; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  call(method: string, url: string, opts?: { scope?: string | null; body?: string | Buffer | Readable | object; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
 }
 
 /** A started kernel with vfs-local and files, one instance, closed when the test ends. */
@@ -32,9 +33,9 @@ export async function setup(t: Test, opts: { files?: Record<string, unknown>; di
     const scope = o.scope === undefined ? 'io.cozy.files' : o.scope;
     const auth = scope === null ? {} : { authorization: `Bearer ${await token(scope)}` };
     const headers: Record<string, string> = { host: DOMAIN, ...auth, ...(o.headers ?? {}) };
-    let payload: string | Buffer | undefined;
+    let payload: string | Buffer | Readable | undefined;
     if (o.body !== undefined) {
-      if (typeof o.body === 'string' || Buffer.isBuffer(o.body)) payload = o.body;
+      if (typeof o.body === 'string' || Buffer.isBuffer(o.body) || o.body instanceof Readable) payload = o.body;
       else {
         payload = JSON.stringify(o.body);
         headers['content-type'] ??= 'application/vnd.api+json';
