@@ -1,3 +1,4 @@
+import { findFilter, serverSelector } from './find-filter.ts';
 import { StoreErrors } from './store-errors.ts';
 import type { Doc, FindRequest, FindResult } from './types.ts';
 
@@ -74,8 +75,23 @@ function withWarning(result: FindResult, warning: string | undefined): FindResul
   return warning === undefined ? result : { ...result, warning };
 }
 
+/**
+ * The servers on this path are pouchdb-find's (PouchDB, pouchdb-server): their docs are checked against the selector
+ * (see find-filter.ts). CouchDB 3 issues bookmarks and never comes here.
+ */
+function checkedRun(req: FindRequest, serverRun: RunFind): RunFind {
+  const filter = findFilter(req.selector);
+  if (filter === undefined) return serverRun;
+  return async ({ fields: asked, ...call }) => {
+    const fields = filter.fields(asked);
+    const answer = await serverRun(fields === undefined ? call : { ...call, fields });
+    return { ...answer, docs: filter.docs(answer.docs, asked) };
+  };
+}
+
 /** `start` counts matches from the first one, so a cursor is just how many were already returned. */
-async function pageBySkip(req: FindRequest, run: RunFind, start: number, limit: number): Promise<FindResult> {
+async function pageBySkip(req: FindRequest, serverRun: RunFind, start: number, limit: number): Promise<FindResult> {
+  const run = checkedRun(req, serverRun);
   const wanted = start + limit + 1;
   let answer = await run({ ...baseCall(req), limit: wanted });
   if (answer.docs.length < wanted) answer = await run(baseCall(req));
@@ -123,7 +139,10 @@ export class FindPaginator {
     this.#serverBookmarks = serverBookmarks === 'never' ? false : undefined;
   }
 
-  async find(req: FindRequest, run: RunFind): Promise<FindResult> {
+  async find(req: FindRequest, serverRun: RunFind): Promise<FindResult> {
+    // Equal for CouchDB 3, and the only form of `$gt: null` pouchdb-find servers answer on every index (find-filter.ts).
+    const selector = serverSelector(req.selector);
+    const run: RunFind = (call) => serverRun({ ...call, selector });
     const cursor = decodeCursor(req.bookmark);
     const limit = req.limit ?? DEFAULT_FIND_LIMIT;
     const skip = req.skip ?? 0;

@@ -323,6 +323,31 @@ async function pageThrough(t: Test, adapter: StoreAdapter, name: string, req: Fi
   t.equal(after.next, false);
 }
 
+type ScoreDoc = { _id: string; kind: string; n: number };
+
+/**
+ * Kind `a`: n = 0..9 with runs of equal n (7 docs at n = 5, 2 at n = 2), ids `a-<n>-<i>` written out of order;
+ * kind `b`: 5 docs; plus 3 docs without n. Indexed on [kind, n] as `by-kind-n`.
+ */
+async function seedScores(adapter: StoreAdapter, name: string): Promise<ScoreDoc[]> {
+  const runs: Record<number, number> = { 2: 2, 5: 7 };
+  const docs: ScoreDoc[] = [];
+  for (let n = 0; n < 10; n++) {
+    for (let i = 0; i < (runs[n] ?? 1); i++) docs.push({ _id: `a-${String(n).padStart(2, '0')}-${i}`, kind: 'a', n });
+  }
+  for (let i = 0; i < 5; i++) docs.push({ _id: `b-${i}`, kind: 'b', n: (i * 3) % 5 });
+  const shuffled = [...docs].sort((x, y) => (x._id.split('').reverse().join('') < y._id.split('').reverse().join('') ? -1 : 1));
+  await adapter.bulkDocs(name, [...shuffled, { _id: 'x-0', kind: 'a' }, { _id: 'x-1', kind: 'b' }, { _id: 'x-2', n: 3 }]);
+  await adapter.createIndex(name, { index: { fields: ['kind', 'n'] }, ddoc: 'by-kind-n', name: 'by-kind-n' });
+  return docs;
+}
+
+/** Index order: by n, equal keys by doc id; `desc` reverses both. */
+function inScoreOrder(docs: ScoreDoc[], desc: boolean): string[] {
+  const up = [...docs].sort((x, y) => x.n - y.n || (x._id < y._id ? -1 : x._id > y._id ? 1 : 0));
+  return ids(desc ? up.reverse() : up);
+}
+
 const findCases: Case[] = [
   {
     title: 'createIndex answers created, then exists for the same definition',
@@ -429,6 +454,115 @@ const findCases: Case[] = [
       t.equal(page.next, true);
       const below = await adapter.find(name, { selector: { kind: 's', size: { $lt: 19 } }, sort: [{ kind: 'desc' }, { size: 'desc' }], limit: 3 });
       t.same(ids(below.docs), ['s018', 's017', 's016'], '$lt descending too');
+    },
+  },
+  {
+    title: 'find over an index answers $gt/$lt ranges, $in, $or and descending sorts in (key, id) order',
+    async run(t, { adapter, db }) {
+      const name = db('io.cozy.files');
+      const docs = await seedScores(adapter, name);
+      const sort: FindRequest['sort'] = [{ kind: 'asc' }, { n: 'asc' }];
+      const desc: FindRequest['sort'] = [{ kind: 'desc' }, { n: 'desc' }];
+      const cases: Array<[string, Record<string, unknown>, FindRequest['sort'], (d: ScoreDoc) => boolean]> = [
+        ['$gt and $lt', { kind: 'a', n: { $gt: 3, $lt: 8 } }, sort, (d) => d.kind === 'a' && d.n > 3 && d.n < 8],
+        ['$gte and $lte', { kind: 'a', n: { $gte: 3, $lte: 8 } }, sort, (d) => d.kind === 'a' && d.n >= 3 && d.n <= 8],
+        ['$lt descending', { kind: 'a', n: { $lt: 4 } }, desc, (d) => d.kind === 'a' && d.n < 4],
+        ['$gt descending', { kind: 'a', n: { $gt: 6 } }, desc, (d) => d.kind === 'a' && d.n > 6],
+        ['$in', { kind: 'a', n: { $in: [2, 5, 9] } }, sort, (d) => d.kind === 'a' && [2, 5, 9].includes(d.n)],
+        // Every indexed field outside the $or, as cozy-client writes it: CouchDB has no index for the sort otherwise.
+        ['$or', { kind: 'a', n: { $gt: null }, $or: [{ n: 1 }, { n: { $gte: 9 } }] }, sort, (d) => d.kind === 'a' && (d.n === 1 || d.n >= 9)],
+        ['$gt: null', { kind: 'b', n: { $gt: null } }, sort, (d) => d.kind === 'b'],
+      ];
+      for (const [what, selector, order, keep] of cases) {
+        const expected = inScoreOrder(docs.filter(keep), order === desc);
+        const found = await adapter.find(name, { selector, sort: order, limit: 100 });
+        t.same(ids(found.docs), expected, what);
+        t.equal(found.next, false, `${what}: nothing more`);
+        const named = await adapter.find(name, { selector, sort: order, limit: 100, use_index: ['by-kind-n', 'by-kind-n'] });
+        t.same(ids(named.docs), expected, `${what}, use_index [ddoc, name]`);
+      }
+      const fields = await adapter.find(name, { selector: { kind: 'a', n: { $gt: 8 } }, sort, fields: ['_id', 'n'], limit: 100 });
+      t.same(fields.docs, inScoreOrder(docs.filter((d) => d.kind === 'a' && d.n > 8), false).map((id) => ({ _id: id, n: 9 })));
+    },
+  },
+  {
+    title: 'find pages through runs of equal index keys, each doc once, with and without a $gt bound on the run',
+    async run(t, { adapter, db }) {
+      const name = db('io.cozy.files');
+      const docs = await seedScores(adapter, name);
+      const sort: FindRequest['sort'] = [{ kind: 'asc' }, { n: 'asc' }];
+      const all = inScoreOrder(docs.filter((d) => d.kind === 'a'), false);
+      await t.test('every doc of kind a, 4 a page', (t) => pageThrough(t, adapter, name, { selector: { kind: 'a', n: { $gte: 0 } }, sort, limit: 4 }, all));
+      const above = inScoreOrder(docs.filter((d) => d.kind === 'a' && d.n > 5), false);
+      await t.test('$gt on a value 7 docs share, 2 a page', (t) => pageThrough(t, adapter, name, { selector: { kind: 'a', n: { $gt: 5 } }, sort, limit: 2 }, above));
+      const below = inScoreOrder(docs.filter((d) => d.kind === 'a' && d.n < 5), true);
+      const desc: FindRequest['sort'] = [{ kind: 'desc' }, { n: 'desc' }];
+      await t.test('$lt on that value, descending, 3 a page', (t) => pageThrough(t, adapter, name, { selector: { kind: 'a', n: { $lt: 5 } }, sort: desc, limit: 3 }, below));
+      const skipped = await adapter.find(name, { selector: { kind: 'a', n: { $gte: 5 } }, sort, skip: 3, limit: 3 });
+      t.same(ids(skipped.docs), inScoreOrder(docs.filter((d) => d.kind === 'a' && d.n >= 5), false).slice(3, 6), 'skip inside the run');
+    },
+  },
+  {
+    title: 'find after deletes and updates answers no deleted doc, and each updated doc once at its latest revision',
+    async run(t, { adapter, db }) {
+      const name = db('io.cozy.files');
+      const docs = await seedScores(adapter, name);
+      const sort: FindRequest['sort'] = [{ kind: 'asc' }, { n: 'asc' }];
+      const selector = { kind: 'a', n: { $gte: 0 } };
+      t.equal((await adapter.find(name, { selector, sort, limit: 100 })).docs.length, docs.filter((d) => d.kind === 'a').length, 'index built');
+      const current = new Map((await adapter.allDocs(name, { include_docs: true })).rows.map((row) => [row.id, row.doc as Doc]));
+      const doc = (id: string) => current.get(id) as Doc;
+      const deleted = ['a-05-1', 'a-02-0', 'a-09-0'];
+      for (const id of deleted) await adapter.delete(name, id, String(doc(id)._rev));
+      // One moves inside the range (and twice, so its first index row must be gone), one leaves it, one stays put.
+      const moved = await adapter.put(name, { ...doc('a-01-0'), n: 7, note: 'moved' });
+      const movedAgain = await adapter.put(name, { ...doc('a-01-0'), _rev: moved.rev, n: 8, note: 'moved twice' });
+      const left = await adapter.put(name, { ...doc('a-05-3'), kind: 'c' });
+      const touched = await adapter.put(name, { ...doc('a-05-4'), note: 'touched' });
+      const expectedDocs = docs
+        .filter((d) => d.kind === 'a' && !deleted.includes(d._id) && d._id !== 'a-05-3')
+        .map((d) => (d._id === 'a-01-0' ? { ...d, n: 8 } : d));
+      const found = await adapter.find(name, { selector, sort, limit: 100 });
+      t.same(ids(found.docs), inScoreOrder(expectedDocs, false), 'no deleted doc, each doc once, in the new order');
+      const byId = new Map(found.docs.map((d) => [d._id, d]));
+      t.same(byId.get('a-01-0'), { _id: 'a-01-0', _rev: movedAgain.rev, kind: 'a', n: 8, note: 'moved twice' }, 'latest revision');
+      t.equal(byId.get('a-05-4')?._rev, touched.rev, 'a doc updated in place comes at its latest revision');
+      t.notOk(byId.has('a-05-3'), `a doc updated out of the range (${left.rev}) is gone`);
+      const paged: string[] = [];
+      let bookmark: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const res = await adapter.find(name, { selector, sort, limit: 4, ...(bookmark === undefined ? {} : { bookmark }) });
+        paged.push(...ids(res.docs));
+        bookmark = res.bookmark;
+        if (!res.next) break;
+      }
+      t.same(paged, inScoreOrder(expectedDocs, false), 'the same when paged');
+      const listed = await adapter.allDocs(name, { keys: ['a-01-0', 'a-05-1'], include_docs: true });
+      t.equal(listed.rows[0].doc?._rev, movedAgain.rev, 'allDocs keys: latest revision');
+      t.equal(listed.rows[1].value?.deleted, true, 'allDocs keys: deleted row');
+    },
+  },
+  {
+    title: 'find with $gt: null on a one-field index answers the docs that have a non-null value, in order',
+    async run(t, { adapter, db }) {
+      const name = db('io.cozy.files');
+      await adapter.bulkDocs(name, [
+        { _id: 'm0' },
+        { _id: 'm1', tag: null },
+        { _id: 'm2', tag: 'b' },
+        { _id: 'm3', tag: false },
+        { _id: 'm4', tag: 'a' },
+        { _id: 'm5', tag: 3 },
+        { _id: 'm6', other: 1 },
+      ]);
+      await adapter.createIndex(name, { index: { fields: ['tag'] }, ddoc: 'by-tag', name: 'by-tag' });
+      const up = await adapter.find(name, { selector: { tag: { $gt: null } }, sort: ['tag'], limit: 100 });
+      t.same(ids(up.docs), ['m3', 'm5', 'm4', 'm2'], 'false < numbers < strings; missing and null left out');
+      const down = await adapter.find(name, { selector: { tag: { $gt: null } }, sort: [{ tag: 'desc' }], limit: 2 });
+      t.same(ids(down.docs), ['m2', 'm4']);
+      t.equal(down.next, true);
+      const both = await adapter.find(name, { selector: { tag: { $gt: null, $lt: 'b' } }, sort: ['tag'], fields: ['_id'], limit: 100 });
+      t.same(both.docs, [{ _id: 'm3' }, { _id: 'm5' }, { _id: 'm4' }], 'with an upper bound, projected');
     },
   },
   {
