@@ -136,21 +136,36 @@ export class FilesChanges {
     const hidden = oauthClientId !== undefined && res.results.length > 0 ? await this.#hiddenFor(inst, oauthClientId) : null;
     const results: FilesChangeRow[] = [];
     for (const row of res.results) {
-      if (row.id.startsWith('_design/')) continue;
       const out = await this.#row(row, q, paths, hidden);
       if (out) results.push(out);
     }
     return { last_seq: res.last_seq, pending: res.pending, results };
   }
 
-  async #feed(inst: InstanceRef, q: FilesChangesQuery) {
+  /**
+   * The feed without design documents. CouchDB drops them before applying the limit (cozy-stack asks it with a
+   * selector), so pages are read on until `limit` other rows are in or the feed ends.
+   */
+  async #feed(inst: InstanceRef, q: FilesChangesQuery): Promise<{ results: ChangeRow[]; last_seq: string; pending: number }> {
     // The hidden-directory check and skip_trashed need the documents even when the caller did not ask for them.
-    const opts = { include_docs: true, ...(q.since !== undefined ? { since: q.since } : {}), ...(q.limit > 0 ? { limit: q.limit } : {}) };
-    try {
-      return await this.store.changes(inst, FILES_DOCTYPE, opts);
-    } catch (err) {
-      if ((err as { status?: number }).status === 400) throw QueryErrors.badRequest(`Invalid since value '${q.since ?? ''}'`);
-      throw err;
+    let since = q.since;
+    const results: ChangeRow[] = [];
+    for (;;) {
+      const want = q.limit > 0 ? q.limit - results.length : 0;
+      const opts = { include_docs: true, ...(since !== undefined ? { since } : {}), ...(want > 0 ? { limit: want } : {}) };
+      let res;
+      try {
+        res = await this.store.changes(inst, FILES_DOCTYPE, opts);
+      } catch (err) {
+        if ((err as { status?: number }).status === 400) throw QueryErrors.badRequest(`Invalid since value '${q.since ?? ''}'`);
+        throw err;
+      }
+      const kept = res.results.filter((row) => !row.id.startsWith('_design/'));
+      results.push(...kept);
+      if (q.limit === 0 || kept.length === res.results.length || res.results.length === 0 || res.pending === 0 || results.length >= q.limit) {
+        return { results, last_seq: res.last_seq, pending: res.pending };
+      }
+      since = res.last_seq;
     }
   }
 

@@ -43,7 +43,7 @@ export class Thumbnails {
 }
 
 interface ThumbParams {
-  fileId: string;
+  id: string;
   secret: string;
   format: string;
 }
@@ -55,9 +55,9 @@ interface ThumbParams {
  */
 export function registerThumbnailRoutes(app: FastifyInstance, thumbnails: Thumbnails): void {
   const { store, vfs } = thumbnails.deps;
-  app.get<{ Params: ThumbParams }>('/:fileId/thumbnails/:secret/:format', async (req, reply) => {
+  app.get<{ Params: ThumbParams }>('/:id/thumbnails/:secret/:format', async (req, reply) => {
     const inst = instanceOf(req);
-    const { fileId, secret, format } = req.params;
+    const { id: fileId, secret, format } = req.params;
     const id = await thumbnails.secrets.fileId(inst, secret);
     if (id === undefined || id !== fileId) throw wrongToken();
     let doc;
