@@ -1,6 +1,7 @@
-import { AUTH, CLUSTER, FILES, INSTANCES, STORE, VFS, definePlugin } from '@cozy-ts/kernel';
+import { AUTH, CLUSTER, DOC_EVENTS, FILES, INSTANCES, REALTIME, STORE, VFS, definePlugin } from '@cozy-ts/kernel';
 import { configSchema, defaults, type FilesConfig } from './config.ts';
 import { diskUsageRoutes, filesRoutes } from './routes.ts';
+import { Thumbnails } from './thumbnails/routes.ts';
 import { VfsService } from './vfs/vfs-service.ts';
 
 export type { FilesConfig } from './config.ts';
@@ -21,6 +22,8 @@ export default definePlugin<FilesConfig>({
       { capability: CLUSTER, range: '^1.0.0' },
       { capability: INSTANCES, range: '^1.0.0' },
       { capability: VFS, range: '^1.0.0' },
+      { capability: DOC_EVENTS, range: '^1.0.0' },
+      { capability: REALTIME, range: '^1.0.0', optional: true },
     ],
   },
   configSchema,
@@ -38,8 +41,17 @@ export default definePlugin<FilesConfig>({
     ctx.provide(FILES, service);
     instances.onCreated('files', (inst) => service.ensureRoot(inst));
     instances.onDestroying('files', async (inst) => service.forget(inst));
+    const thumbnails = new Thumbnails({
+      store: ctx.use(STORE), vfs: ctx.use(VFS), instances, cluster: ctx.use(CLUSTER), log: ctx.log,
+      realtime: ctx.tryUse(REALTIME), events: ctx.use(DOC_EVENTS),
+    });
+    ctx.container.register(Thumbnails, { useValue: thumbnails });
+  },
+  async start(ctx) {
+    ctx.container.resolve(Thumbnails).start();
   },
   async stop(ctx) {
+    await ctx.container.resolve(Thumbnails).stop();
     await ctx.container.resolve(VfsService).drain();
   },
   routes: filesRoutes,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  AUTH, AuthErrors, CLUSTER, JSONAPI_CONTENT_TYPE, SETTINGS_DOCTYPE, instanceOf, type RouteOptions,
+  AUTH, AuthErrors, CLUSTER, JSONAPI_CONTENT_TYPE, SETTINGS_DOCTYPE, STORE, VFS, instanceOf, type RouteOptions,
 } from '@cozy-ts/kernel';
 import type { FilesConfig } from './config.ts';
 import { FilesAccess } from './http/access.ts';
@@ -14,15 +14,24 @@ import { registerTrashRoutes } from './http/trash-routes.ts';
 import { registerUploadMetadataRoutes } from './http/upload-metadata.ts';
 import { registerVersionRoutes } from './http/version-routes.ts';
 import { VfsService } from './vfs/vfs-service.ts';
+import { registerArchiveRoutes } from './archive/routes.ts';
+import { registerFsckRoutes } from './fsck/routes.ts';
+import { registerQueryRoutes } from './queries/routes.ts';
+import { registerThumbnailRoutes, Thumbnails } from './thumbnails/routes.ts';
+import { hasThumbnailLinks, thumbnailLinks } from './thumbnails/secrets.ts';
 
 function routeDeps(ctx: RouteOptions<FilesConfig>['ctx']): RouteDeps {
   const svc = ctx.container.resolve(VfsService);
+  const thumbnails = ctx.container.resolve(Thumbnails);
   return {
     svc,
     access: new FilesAccess(ctx.use(AUTH), svc),
     cache: ctx.use(CLUSTER).cache,
     config: ctx.config,
-    fileLinks: async () => undefined,
+    fileLinks: async (inst, doc) => {
+      if (!hasThumbnailLinks(doc)) return undefined;
+      return thumbnailLinks(doc._id, await thumbnails.secrets.add(inst, doc._id));
+    },
   };
 }
 
@@ -41,6 +50,12 @@ export async function filesRoutes(app: FastifyInstance, { ctx }: RouteOptions<Fi
   registerDownloadRoutes(app, d);
   registerVersionRoutes(app, d);
   registerUploadMetadataRoutes(app, d);
+  const store = ctx.use(STORE);
+  const cluster = ctx.use(CLUSTER);
+  registerQueryRoutes(app, { store, files: d.svc, access: d.access, lock: d.svc.lock, fileLinks: d.fileLinks });
+  registerFsckRoutes(app, { store, auth: ctx.use(AUTH), vfs: ctx.use(VFS), cluster, log: ctx.log });
+  registerThumbnailRoutes(app, ctx.container.resolve(Thumbnails));
+  registerArchiveRoutes(app, { files: d.svc, access: d.access, cache: cluster.cache, log: ctx.log });
 }
 
 const DISK_USAGE_ID = 'io.cozy.settings.disk-usage';

@@ -31,7 +31,7 @@ export async function setup(t: Test, opts: { files?: Record<string, unknown>; di
   const token = (scope: string) => tk.kernel.auth.issueToken(inst, 'cli', { subject: 'test', scope });
   const call: FilesSetup['call'] = async (method, url, o = {}) => {
     const scope = o.scope === undefined ? 'io.cozy.files' : o.scope;
-    const auth = scope === null ? {} : { authorization: `Bearer ${await token(scope)}` };
+    const auth: Record<string, string> = scope === null ? {} : { authorization: `Bearer ${await token(scope)}` };
     const headers: Record<string, string> = { host: DOMAIN, ...auth, ...(o.headers ?? {}) };
     let payload: string | Buffer | Readable | undefined;
     if (o.body !== undefined) {
