@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { setErrorFamily } from '@cozy-ts/kernel';
 import type { DavBackend } from './backend.ts';
@@ -53,6 +53,22 @@ export function requestOrigin(req: FastifyRequest): string {
 }
 
 /**
+ * The request body as a stream a backend may destroy when it refuses an upload (quota, precondition) without
+ * destroying the request, and so the socket, under the error answer: the rest of the body is then drained.
+ */
+function detachableBody(req: FastifyRequest): PassThrough {
+  const body = new PassThrough({ highWaterMark: 64 * 1024 });
+  req.raw.pipe(body);
+  req.raw.once('error', (err) => body.destroy(err));
+  body.once('close', () => {
+    if (req.raw.complete) return;
+    req.raw.unpipe(body);
+    req.raw.resume();
+  });
+  return body;
+}
+
+/**
  * Mounts a DAV tree on fastify, inside the caller's encapsulated context: the DAV methods, a pass-through body
  * parser (bodies are streamed to the backend, XML bodies are read with the core's limits), the DAV error
  * family, and the routes `path` and `path/*`.
@@ -83,7 +99,7 @@ export function mountDav(app: FastifyInstance, opts: MountOptions): void {
       method: req.method,
       path,
       headers: req.headers,
-      body: req.raw as Readable,
+      body: detachableBody(req),
       mount,
       origin: requestOrigin(req),
       principal: tree.principal,
@@ -95,6 +111,10 @@ export function mountDav(app: FastifyInstance, opts: MountOptions): void {
     void res.status(out.status).headers({ ...opts.headers, ...out.headers });
     return res.send(out.body ?? '');
   };
+  app.addHook('onSend', async (req, reply) => {
+    // An answer given before a big body arrived (507, 412, 423 on PUT): close rather than read the rest.
+    if (!req.raw.complete && Number(req.headers['content-length'] ?? 0) > 16 * 1024 * 1024) void reply.header('connection', 'close');
+  });
   for (const url of [opts.path, `${opts.path}/*`]) {
     app.route({ method: methods, url, handler, exposeHeadRoute: false });
   }
