@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import Fastify from 'fastify';
+import pino from 'pino';
 import t, { type Test } from 'tap';
 import { VFS, newInternalId, type InstanceDoc, type VfsContent } from '@cozy-ts/kernel';
 import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
 import { fsck } from '../src/fsck/fsck.ts';
 import type { FsckLog } from '../src/fsck/fsck-log.ts';
 import { describe } from '../src/fsck/fsck-log.ts';
+import { registerFsckRoutes } from '../src/fsck/routes.ts';
 
 const FILES = 'io.cozy.files';
 const VERSIONS = 'io.cozy.files.versions';
@@ -140,4 +143,45 @@ t.test('fail fast stops at the first anomaly', async (t) => {
   await e.dir('orphan-two', 'nowhere-2', 'b', '/b');
   t.equal((await e.run({ failFast: true })).length, 1);
   t.equal((await e.run()).length >= 2, true);
+});
+
+t.test('GET /files/fsck answers the content mismatches, cached until NoCache; /files/fsck/stream streams every kind to CLI tokens', async (t) => {
+  const e = await env(t);
+  await e.file('file-md5-002', ROOT, 'md5.txt', 'abcd', { md5sum: createHash('md5').update('ABCD').digest('base64') });
+  await e.dir('orphan-dir-2', 'nowhere-x', 'Lost', '/Lost');
+  const app = Fastify();
+  app.addHook('onRequest', async (req) => {
+    req.instance = e.inst;
+  });
+  await app.register(
+    async (scoped) => registerFsckRoutes(scoped, { store: e.tk.kernel.store, auth: e.tk.kernel.auth, vfs: e.vfs, cluster: e.tk.kernel.cluster, log: pino({ level: 'silent' }) }),
+    { prefix: '/files' },
+  );
+  t.teardown(() => app.close());
+  const cli = (scope: string) => e.tk.kernel.auth.issueToken(e.inst, 'cli', { subject: 'test', scope });
+  const get = async (url: string, token: string | null) => app.inject({ url, headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  const res = await get('/files/fsck', await cli('io.cozy.files'));
+  t.equal(res.statusCode, 200);
+  const logs = res.json() as FsckLog[];
+  t.same(logs.map((l) => [l.type, l.file_doc?._id]), [['content_mismatch', 'file-md5-002']]);
+
+  await e.file('file-md5-003', ROOT, 'md5b.txt', 'efgh', { md5sum: createHash('md5').update('EFGH').digest('base64') });
+  t.equal((await get('/files/fsck', await cli('io.cozy.files'))).json().length, 1, 'the cached answer');
+  t.equal((await get('/files/fsck?NoCache=true', await cli('io.cozy.files'))).json().length, 2, 'NoCache checks again');
+  t.equal((await get('/files/fsck', await cli('io.cozy.files:GET:file-md5-002'))).statusCode, 403);
+  t.equal((await get('/files/fsck', null)).statusCode, 401);
+
+  const stream = await get('/files/fsck/stream', await cli('io.cozy.files'));
+  t.equal(stream.statusCode, 200);
+  t.match(stream.headers['content-type'], /application\/x-ndjson/);
+  const lines = stream.body.trim().split('\n').map((l) => JSON.parse(l) as FsckLog);
+  t.same(lines.map((l) => l.type).sort(), ['content_mismatch', 'content_mismatch', 'index_orphan_tree']);
+  const index = (await get('/files/fsck/stream?IndexIntegrity=true', await cli('io.cozy.files'))).body.trim().split('\n');
+  t.same(index.map((l) => JSON.parse(l).type), ['index_orphan_tree']);
+  t.equal((await get('/files/fsck/stream?FailFast=true', await cli('io.cozy.files'))).body.trim().split('\n').length, 1);
+
+  await e.tk.kernel.store.put(e.inst, 'io.cozy.oauth.clients', { _id: 'client-x', client_name: 'X' });
+  const oauth = await e.tk.kernel.auth.issueToken(e.inst, 'access', { subject: 'client-x', scope: 'io.cozy.files' });
+  t.equal((await get('/files/fsck/stream', oauth)).statusCode, 403, 'the full report is for the admin side only');
 });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import sharp from 'sharp';
 import t, { type Test } from 'tap';
 import pino from 'pino';
-import { VFS, newInternalId, type InstanceDoc, type VfsContent } from '@cozy-ts/kernel';
+import { FILES as FILES_SERVICE, VFS, newInternalId, type FilesService, type InstanceDoc, type VfsContent } from '@cozy-ts/kernel';
 import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
 import { THUMB_FORMATS } from '../src/thumbnails/formats.ts';
 import { Thumbnails, registerThumbnailRoutes } from '../src/thumbnails/routes.ts';
@@ -199,4 +199,31 @@ t.test('the work queue runs at most `concurrency` jobs, folds repeated keys and 
   t.same(ran.sort(), ['a1', 'a2', 'b1', 'c2', 'd1', 'e1'], 'c1 was replaced while waiting; a ran again after its run');
   await q.stop();
   t.equal(q.push('g', job('g1')), false, 'a stopped queue takes nothing');
+});
+
+t.test('follows the VFS service: upload, overwrite and destroy of an image', async (t) => {
+  const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} } } });
+  t.teardown(() => tk.close());
+  const inst = await tk.createInstance('alice.example');
+  const vfs = tk.kernel.container.resolve<VfsContent>(VFS.token);
+  const files = tk.kernel.container.resolve<FilesService>(FILES_SERVICE.token);
+  const thumbnails = new Thumbnails({
+    store: tk.kernel.store, vfs, instances: tk.kernel.instances, cluster: tk.kernel.cluster, events: tk.kernel.events, log: pino({ level: 'silent' }),
+  });
+  thumbnails.start();
+  t.teardown(() => thumbnails.stop());
+  const size = async (id: string) => {
+    const meta = await sharp(await bytes(await vfs.readThumbnail(inst, id, 'large'))).metadata();
+    return [meta.width, meta.height];
+  };
+  const doc = await files.createFile(inst, { dirId: ROOT, name: 'cat.jpg' }, Readable.from([await jpeg(640, 320)]));
+  t.equal(doc.class, 'image');
+  await thumbnails.maker.idle();
+  t.same(await size(doc._id), [640, 320]);
+  await files.overwriteFile(inst, doc._id, {}, Readable.from([await jpeg(320, 640)]));
+  await thumbnails.maker.idle();
+  t.same(await size(doc._id), [320, 640], 'made again from the new content');
+  await files.destroy(inst, doc._id);
+  await thumbnails.maker.idle();
+  t.equal(await statusOf(vfs.readThumbnail(inst, doc._id, 'tiny')), 404);
 });
