@@ -27,6 +27,8 @@ export interface JobDoc {
   /** How many times the job was started, this run included. */
   exec_count?: number;
   trigger_id?: string;
+  /** For jobs of a time trigger: the time of the schedule slot that fired it. */
+  scheduled_at?: string;
   manual_execution?: boolean;
   /** For jobs of an `@event` trigger: the document event that fired it. */
   event?: unknown;
@@ -71,8 +73,8 @@ export interface JobRequest {
   message?: unknown;
   options?: JobOptions;
   manual?: boolean;
-  /** Extra fields stored on the job document (`trigger_id`, `event`, `payload`). */
-  extra?: { trigger_id?: string; event?: unknown; payload?: unknown };
+  /** Extra fields stored on the job document (`trigger_id`, `event`, `payload`, and for a time trigger the `scheduled_at` it fired for). */
+  extra?: { trigger_id?: string; event?: unknown; payload?: unknown; scheduled_at?: string };
 }
 
 /**

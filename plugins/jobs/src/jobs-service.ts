@@ -78,6 +78,7 @@ export class JobsServiceImpl implements JobsService {
       ...(req.extra?.trigger_id ? { trigger_id: req.extra.trigger_id } : {}),
       ...(req.extra?.event !== undefined ? { event: req.extra.event } : {}),
       ...(req.extra?.payload !== undefined ? { payload: req.extra.payload } : {}),
+      ...(req.extra?.scheduled_at ? { scheduled_at: req.extra.scheduled_at } : {}),
     };
     const created = await this.jobs.create(inst, doc);
     const message: JobMessage = { domain: inst.domain, prefix: inst.prefix, id: doc._id };

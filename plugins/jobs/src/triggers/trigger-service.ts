@@ -234,7 +234,7 @@ export class TriggerService {
     // Schedule the next one before running this one: a crash in between then loses nothing.
     if (schedule.kind === 'time' && !schedule.once) await this.scheduleNext(inst, t, Math.max(f.at, Date.now()));
     if (!(await this.jobs.broker.complete(lease.queue, lease.id, lease.token))) return;
-    await this.jobs.push(inst, { worker: t.worker, message: t.message, options: t.options ?? undefined, extra: { trigger_id: t._id } });
+    await this.jobs.push(inst, { worker: t.worker, message: t.message, options: t.options ?? undefined, extra: { trigger_id: t._id, scheduled_at: new Date(f.at).toISOString() } });
     if (schedule.kind === 'time' && schedule.once) {
       await this.store.delete(inst, TRIGGERS_DOCTYPE, t._id, t._rev as string, { old: t }).catch(() => undefined);
     }
