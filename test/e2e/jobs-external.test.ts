@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
 import { ExternalWorker } from '../../plugins-contrib/media-worker/src/worker.ts';
-import { sleep, startJobsKernel, withInstance, type JobsSetup } from '../../plugins/jobs/test/helpers.ts';
+import { sleep, startJobsKernel, withInstance } from '../../plugins/jobs/test/helpers.ts';
 import { repoRoot } from '../helpers/processes.ts';
 
 const TOKEN = 'external-worker-secret-0123456789';
