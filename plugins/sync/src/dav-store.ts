@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Doc, DocumentStore, InstanceRef, Locks, NewDoc } from '@cozy-ts/kernel';
 import { calendarFields, parseCalendar, type CalendarComponent, type ParsedCalendar } from './ical.ts';
 import {
-  DEFAULT_ADDRESSBOOK, DESIGN_ID, DESIGN_VERSION, DOCTYPES, collectionDoctype, cozyContactId, designDoc, memberDoctypes, memberId,
+  DEFAULT_ADDRESSBOOK, DESIGN_ID, DESIGN_VERSION, DOCTYPES, collectionDoctype, cozyContactId, designDoc, memberDoctypes, memberId, memberRange,
   type HomeKind,
 } from './layout.ts';
 import { overallSpan, type ExpandLimits } from './recurrence.ts';
@@ -46,7 +46,7 @@ export interface MemberDoc extends Doc {
   dav?: DavInfo;
 }
 
-/** One member as listed by the `members` view. */
+/** One member as listed: its name, document and ETag; the document itself when it was read. */
 export interface MemberRow {
   name: string;
   id: string;
@@ -55,6 +55,18 @@ export interface MemberRow {
   size?: number;
   first?: number | null;
   last?: number | null;
+  doc?: MemberDoc;
+}
+
+function rowOf(name: string, id: string, doctype: string, rev: string, doc?: MemberDoc): MemberRow {
+  const row: MemberRow = { name, id, doctype, etag: `"${rev}"` };
+  if (doc) {
+    row.doc = doc;
+    row.size = doc.dav?.size;
+    row.first = doc.dav?.first;
+    row.last = doc.dav?.last;
+  }
+  return row;
 }
 
 export interface Member {
@@ -222,19 +234,36 @@ export class DavStore {
     this.#designed.add(key);
   }
 
-  async #view(inst: InstanceRef, doctype: string, view: 'members' | 'uids', opts: Record<string, unknown>) {
+  async #view(inst: InstanceRef, doctype: string, view: 'uids', opts: Record<string, unknown>) {
     await this.#ensureDesign(inst, doctype);
     return this.store.queryView(inst, doctype, 'cozy-sync', view, { reduce: false, ...opts });
   }
 
-  async listMembers(inst: InstanceRef, kind: HomeKind, coll: string): Promise<MemberRow[]> {
+  /**
+   * A collection's members from the primary index (names and revisions; documents only when asked). The default
+   * address book also holds the contacts made in Cozy, whose ids have no collection part.
+   */
+  async listMembers(inst: InstanceRef, kind: HomeKind, coll: string, withDocs = false): Promise<MemberRow[]> {
     const out: MemberRow[] = [];
     for (const doctype of memberDoctypes(kind)) {
-      const res = await this.#view(inst, doctype, 'members', { startkey: [coll], endkey: [coll, {}] });
+      const res = await this.store.allDocs(inst, doctype, { ...memberRange(coll), include_docs: withDocs }).catch((err: unknown) => {
+        if (isNotFound(err)) return { rows: [] };
+        throw err;
+      });
       for (const row of res.rows) {
-        const key = row.key as [string, string];
-        const v = row.value as { rev: string; size?: number; first?: number | null; last?: number | null };
-        out.push({ name: key[1], id: row.id as string, doctype, etag: `"${v.rev}"`, size: v.size, first: v.first, last: v.last });
+        if (!row.id || !row.value) continue;
+        out.push(rowOf(row.id.slice(coll.length + 1), row.id, doctype, row.value.rev, row.doc as MemberDoc | undefined));
+      }
+      if (doctype === DOCTYPES.contacts && coll === DEFAULT_ADDRESSBOOK) {
+        const all = await this.store.allDocs(inst, doctype, { include_docs: true }).catch((err: unknown) => {
+          if (isNotFound(err)) return { rows: [] };
+          throw err;
+        });
+        for (const row of all.rows) {
+          const doc = row.doc as MemberDoc | null | undefined;
+          if (!doc || doc._id.includes('/') || doc._id.startsWith('_') || doc.trashed) continue;
+          out.push(rowOf(`${doc._id}.vcf`, doc._id, doctype, doc._rev as string, withDocs ? doc : undefined));
+        }
       }
     }
     return out;
@@ -318,7 +347,8 @@ export class DavStore {
       const current = await this.getMember(inst, kind, coll._id, name);
       const outcome = evaluateConditional({ 'if-match': pre.ifMatch, 'if-none-match': pre.ifNoneMatch }, { exists: !!current, etag: current?.etag }, false);
       if (outcome !== 'proceed') throw SyncErrors.preconditionFailed(current ? 'The resource exists or changed (If-Match / If-None-Match)' : 'The resource does not exist (If-Match)');
-      await this.#checkUid(inst, kind, coll._id, parsed.uid, name);
+      // The member already holds this UID: nobody else can (the check ran when it got it), so no index lookup.
+      if (current?.doc.dav?.uid !== parsed.uid) await this.#checkUid(inst, kind, coll._id, parsed.uid, name);
       const doctype = parsed.doctype;
       const now = new Date().toISOString();
       const id = current?.doc._id ?? memberId(coll._id, name);
@@ -396,8 +426,11 @@ export class DavStore {
   /** Loads member documents for listed rows. */
   async loadMembers(inst: InstanceRef, rows: MemberRow[]): Promise<Member[]> {
     const byType = new Map<string, MemberRow[]>();
-    for (const r of rows) byType.set(r.doctype, [...(byType.get(r.doctype) ?? []), r]);
     const out: Member[] = [];
+    for (const r of rows) {
+      if (r.doc) out.push({ name: r.name, doctype: r.doctype, doc: r.doc, etag: r.etag });
+      else byType.set(r.doctype, [...(byType.get(r.doctype) ?? []), r]);
+    }
     for (const [doctype, list] of byType) {
       const res = await this.store.allDocs(inst, doctype, { keys: list.map((r) => r.id), include_docs: true });
       res.rows.forEach((row, i) => {
@@ -411,10 +444,15 @@ export class DavStore {
 
   // ---------------------------------------------------------------- sync
 
+  /**
+   * The latest change sequence of each member database: the last row of a descending feed, one index read,
+   * where database info would count every deleted document first (embedded adapter).
+   */
   async #seqs(inst: InstanceRef, kind: HomeKind): Promise<string[]> {
     return Promise.all(memberDoctypes(kind).map(async (doctype) => {
       try {
-        return (await this.store.databaseInfo(inst, doctype)).update_seq;
+        const feed = await this.store.changes(inst, doctype, { descending: true, limit: 1 });
+        return feed.results[0]?.seq ?? '0';
       } catch (err) {
         if (isNotFound(err)) return '0';
         throw err;

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** Where calendars, address books and their members live in the store (cozy's doctypes, so /data sees them). */
 export const DOCTYPES = {
   calendars: 'io.cozy.calendar.calendars',
@@ -27,11 +25,17 @@ export function collectionDoctype(kind: HomeKind): string {
 export const DEFAULT_ADDRESSBOOK = 'default';
 
 /**
- * A member's document id from its collection and name: a PUT or GET finds its document with one read, and two
- * collections may hold the same name. 32 hex chars, like the ids the store makes.
+ * A member's document id is its collection and name: a PUT or GET finds its document with one read, two
+ * collections may hold the same name, and a collection's members are one id range of the database (listed from
+ * the primary index, revisions included, without reading a document or keeping a view).
  */
 export function memberId(collection: string, name: string): string {
-  return createHash('sha256').update(`${collection}/${name}`).digest('hex').slice(0, 32);
+  return `${collection}/${name}`;
+}
+
+/** The id range holding a collection's members. */
+export function memberRange(collection: string): { startkey: string; endkey: string } {
+  return { startkey: `${collection}/`, endkey: `${collection}/\ufff0` };
 }
 
 /** The id a Cozy-made contact's `<id>.vcf` name stands for, if the name has that shape. */
@@ -53,12 +57,10 @@ export function isValidMemberName(name: string): boolean {
 
 export const DESIGN_ID = '_design/cozy-sync';
 /** Bumped whenever the views change, so every database gets the new ones on next use. */
-export const DESIGN_VERSION = 3;
+export const DESIGN_VERSION = 4;
 
 /**
- * Views over member documents: `members` lists a collection's names with what PROPFIND needs (rev for the ETag,
- * size, time span for time-range prefiltering) without reading documents; `uids` finds a UID in a collection
- * without a scan. In the contacts database, a contact without DAV data (made in Cozy) belongs to the default
+ * The view over member documents: `uids` finds a UID in a collection without a scan. In the contacts database, a contact without DAV data (made in Cozy) belongs to the default
  * address book, unless the Contacts app put it in the trash.
  */
 export function designDoc(withCozyContacts: boolean): { _id: string; language: string; version: number; views: Record<string, { map: string }> } {
@@ -72,13 +74,6 @@ export function designDoc(withCozyContacts: boolean): { _id: string; language: s
     language: 'javascript',
     version: DESIGN_VERSION,
     views: {
-      members: {
-        map: `function (doc) {
-  if (doc.dav && typeof doc.dav.collection === 'string') {
-    emit([doc.dav.collection, doc.dav.href], { rev: doc._rev, size: doc.dav.size, first: doc.dav.first, last: doc.dav.last });
-  } ${cozy.replace('KEY', "doc._id + '.vcf'").replace('VALUE', '{ rev: doc._rev }')}
-}`,
-      },
       uids: {
         map: `function (doc) {
   if (doc.dav && typeof doc.dav.collection === 'string') {

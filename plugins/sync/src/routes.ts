@@ -180,6 +180,7 @@ class SyncHandler {
     const pctx = this.#propContext(caller);
     const resources: PropResource[] = [];
     const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
+    const wantsDocs = wantsBody || mode === 'allprop' || asked.some((p) => p.ns === NS.DAV && p.name === 'getcontentlength');
 
     switch (target.type) {
       case 'root':
@@ -198,8 +199,8 @@ class SyncHandler {
         const coll = await this.#collection(caller, target.kind, target.name);
         resources.push({ type: 'collection', kind: target.kind, coll });
         if (depth) {
-          const rows = await this.dav.listMembers(caller.inst, target.kind, coll._id);
-          resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsBody)));
+          const rows = await this.dav.listMembers(caller.inst, target.kind, coll._id, wantsDocs);
+          resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsDocs)));
         }
         break;
       }
@@ -229,7 +230,7 @@ class SyncHandler {
   }
 
   async #memberResources(caller: Caller, kind: HomeKind, coll: string, rows: MemberRow[], wantsBody: boolean, bodyOf?: (m: Member) => string): Promise<PropResource[]> {
-    if (!wantsBody && kind === 'calendars') return rows.map((row) => ({ type: 'member', kind, coll, row }));
+    if (!wantsBody) return rows.map((row) => ({ type: 'member', kind, coll, row }));
     const members = await this.dav.loadMembers(caller.inst, rows);
     return members.map((m) => this.#memberResource(kind, coll, m, bodyOf ? () => bodyOf(m) : undefined));
   }
@@ -278,7 +279,7 @@ class SyncHandler {
       const filter = parseCalendarFilter(child(body, NS.CALDAV, 'filter'));
       const range = mainTimeRange(filter);
       const bodyOf = this.#bodyShaper(kind, prop, req);
-      let rows = await this.dav.listMembers(caller.inst, kind, coll._id);
+      let rows = await this.dav.listMembers(caller.inst, kind, coll._id, true);
       if (range) rows = rows.filter((r) => (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
       const compName = filter?.comps.length === 1 && !filter.comps[0]!.isNotDefined ? filter.comps[0]!.name : undefined;
       if (compName === 'VEVENT') rows = rows.filter((r) => r.doctype === DOCTYPES.events);
@@ -317,7 +318,7 @@ class SyncHandler {
       const limitEl = child(child(body, NS.CARDDAV, 'limit'), NS.CARDDAV, 'nresults');
       const limit = limitEl ? Math.max(0, Number.parseInt(textOf(limitEl), 10) || 0) : Infinity;
       const bodyOf = this.#bodyShaper(kind, prop, req);
-      const rows = await this.dav.listMembers(caller.inst, kind, coll._id);
+      const rows = await this.dav.listMembers(caller.inst, kind, coll._id, true);
       const ms = new Multistatus();
       let truncated = false;
       outer: for (let i = 0; i < rows.length; i += 200) {
@@ -348,7 +349,7 @@ class SyncHandler {
       let rows: MemberRow[];
       if (token === '') {
         newToken = await this.dav.currentToken(caller.inst, kind, coll);
-        rows = await this.dav.listMembers(caller.inst, kind, coll._id);
+        rows = await this.dav.listMembers(caller.inst, kind, coll._id, wantsBody);
       } else {
         const changes = await this.dav.changesSince(caller.inst, kind, coll, token);
         newToken = changes.token;
