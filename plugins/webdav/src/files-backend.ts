@@ -157,15 +157,18 @@ export class FilesDavBackend implements DavBackend {
       const meta = {
         ...(input.contentLength !== undefined ? { size: input.contentLength } : {}),
         ...(input.contentType && !/^application\/octet-stream\b/i.test(input.contentType) ? { mime: input.contentType.split(';')[0].trim() } : {}),
-        ...(input.mtime ? { updatedAt: input.mtime } : {}),
       };
       const existing = input.existing ? this.#doc(input.existing) : null;
+      const mtime = input.mtime;
       let doc: FileDoc;
       if (existing) {
-        doc = await mapped(this.files.overwriteFile(this.inst, existing._id, meta, input.body, { actor: this.actor }));
+        // The VFS refuses a modification time before the creation time; such a client mtime is dropped.
+        const keep = mtime && mtime.toISOString() >= existing.created_at ? { updatedAt: mtime } : {};
+        doc = await mapped(this.files.overwriteFile(this.inst, existing._id, { ...meta, ...keep }, input.body, { actor: this.actor }));
       } else {
         const parent = await this.#parentDir(path);
-        doc = await mapped(this.files.createFile(this.inst, { ...meta, dirId: parent._id, name: baseName(path) }, input.body, { actor: this.actor }));
+        const times = mtime ? { createdAt: mtime, updatedAt: mtime } : {};
+        doc = await mapped(this.files.createFile(this.inst, { ...meta, ...times, dirId: parent._id, name: baseName(path) }, input.body, { actor: this.actor }));
       }
       return this.#resource(path, doc);
     } catch (err) {
