@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
 import { DEVICE_PASSWORDS, type DevicePasswordService, type InstanceDoc } from '@cozy-ts/kernel';
@@ -33,4 +34,17 @@ export async function startSync(t: Test, pluginConfig: Record<string, unknown> =
     return { status: res.status, headers: res.headers, text: await res.text() };
   };
   return { tk, inst, port, origin, password, devicePassword, dav };
+}
+
+/** An HTTP request to 127.0.0.1 with an explicit Host header (fetch cannot set one). */
+export function hostRequest(port: number, host: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { host, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
