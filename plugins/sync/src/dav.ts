@@ -5,7 +5,7 @@
 import { child as childOf, childrenNamed as childrenOf, is as isEl, type XmlElement } from '@cozy-ts/dav';
 
 export {
-  parseXml, textOf, elements, clark, fromClark, el, davEl, Xml, escapeText, serializeNodes, Multistatus, DavError, davErrorRenderer,
+  parseXml, textOf, elements, clark, fromClark, el, davEl, Xml, escapeText, serializeNodes, Multistatus, DavError, davErrorRenderer, davErrorBody,
   evaluateConditional, readPropfind, registerDavMethods, davDocument, type XmlContent, DEFAULT_XML_LIMITS, type XmlElement, type QName, type PropStat,
 } from '@cozy-ts/dav';
 

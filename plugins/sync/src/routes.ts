@@ -8,10 +8,10 @@ import { DOCTYPES, collectionDoctype, memberDoctypes, type HomeKind } from './la
 import { BASE, hrefOf, parseTarget, type Target } from './paths.ts';
 import { allPropNames, contentType, propResults, propStats, resourceHref, type PropContext, type PropName, type PropResource, type PropResult } from './props.ts';
 import { expandObject } from './recurrence.ts';
-import { SyncErrors } from './sync-errors.ts';
+import { SyncErrors, syncErrorRenderer } from './sync-errors.ts';
 import { vcardAs, wantedVersion, type VcardVersion } from './vcard.ts';
 import {
-  child, childrenNamed, clark, davDocument, davEl, davErrorRenderer, elements, evaluateConditional, is, Multistatus, parseXml, readPropfind, registerDavMethods, serializeNodes, textOf,
+  child, childrenNamed, clark, davDocument, davEl, elements, evaluateConditional, is, Multistatus, parseXml, readPropfind, registerDavMethods, serializeNodes, textOf,
   type XmlElement,
 } from './dav.ts';
 import { NS } from './namespaces.ts';
@@ -68,7 +68,7 @@ function sendXml(reply: FastifyReply, status: number, body: string): FastifyRepl
 }
 
 export async function syncRoutes(app: FastifyInstance, { ctx }: RouteOptions<SyncConfig>): Promise<void> {
-  setErrorFamily(app, davErrorRenderer);
+  setErrorFamily(app, syncErrorRenderer);
   registerDavMethods(app);
   // Bodies are XML, iCalendar or vCard: read as bytes and decoded where they are used.
   app.removeAllContentTypeParsers();

@@ -1,5 +1,6 @@
 import type { CozyErrorOptions } from '@cozy-ts/kernel';
-import { DavError, el, davEl } from './dav.ts';
+import type { ErrorRenderer } from '@cozy-ts/kernel';
+import { DavError, davErrorBody, davErrorRenderer, el, davEl } from './dav.ts';
 import { NS } from './namespaces.ts';
 
 type Opts = Omit<CozyErrorOptions, 'detail'> & { condition?: string };
@@ -49,3 +50,15 @@ export const SyncErrors = {
   validResourcetype: precondition('COZY_ERR_SYNC_BAD_RESOURCETYPE', 403, 'Unsupported resource type for a new collection', NS.DAV, 'valid-resourcetype'),
   unsupportedReport: precondition('COZY_ERR_SYNC_UNSUPPORTED_REPORT', 403, 'This report is not supported here', NS.DAV, 'supported-report'),
 } as const;
+
+/**
+ * The DAV error family, with one addition: a body over the size limit is refused by fastify before any handler
+ * runs, and a client uploading an object learns the CalDAV/CardDAV reason (max-resource-size) all the same.
+ */
+export const syncErrorRenderer: ErrorRenderer = (err, req) => {
+  if (err.code === 'COZY_ERR_PAYLOAD_TOO_LARGE' && req.method === 'PUT') {
+    const tooLarge = req.url.startsWith('/sync/contacts/') ? SyncErrors.addressTooLarge() : SyncErrors.calendarTooLarge();
+    return { contentType: 'application/xml; charset=utf-8', body: davErrorBody(tooLarge) };
+  }
+  return davErrorRenderer(err, req);
+};
