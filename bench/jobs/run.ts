@@ -173,21 +173,30 @@ async function triggersAcrossProcesses(url: string) {
   const inst: InstanceDoc = await p1.createInstance('bench-triggers.example');
   const token = await p1.kernel.auth.issueToken(inst, 'cli', { subject: 'bench', scope: 'io.cozy.triggers' });
   const call = (tk: TestKernel, method: 'POST' | 'DELETE', url: string, body?: unknown) =>
-    tk.kernel.app.inject({ method, url, headers: { host: inst.domain, authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    tk.kernel.app.inject({
+      method,
+      url,
+      headers: { host: inst.domain, authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
   const anchors = new Map<string, number>();
   for (let i = 0; i < TRIGGERS; i++) {
     // Half created through each process.
     const res = await call(i % 2 ? p2 : p1, 'POST', '/jobs/triggers', { data: { attributes: { type: '@every', arguments: '1s', worker: 'tick' } } });
+    if (res.statusCode !== 201) throw new Error(`POST trigger: ${res.statusCode} ${res.body}`);
     const data = res.json().data;
     anchors.set(data.id, Date.parse(data.attributes.cozyMetadata.createdAt));
   }
   log(`  ${TRIGGERS} triggers created; running ${SECONDS} s`);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  log('  deleting the triggers');
   const deletedAt = new Map<string, number>();
   for (const id of anchors.keys()) {
-    await call(p1, 'DELETE', `/jobs/triggers/${id}`);
+    const res = await call(p1, 'DELETE', `/jobs/triggers/${id}`);
+    if (res.statusCode !== 204) throw new Error(`DELETE trigger: ${res.statusCode} ${res.body}`);
     deletedAt.set(id, Date.now());
   }
+  log('  waiting for the last jobs');
   // Let the last jobs run: every job document must have been run by a worker.
   const countDocs = async () => ((await p1.kernel.store.find(inst, 'io.cozy.jobs', { selector: { worker: 'tick' }, limit: 1_000_000 })).docs as JobDoc[]).length;
   let jobDocs = await countDocs();
@@ -225,6 +234,7 @@ async function triggersAcrossProcesses(url: string) {
       if (k < 1 || k > due) phantoms += n;
     }
   }
+  log(`  fired ${firedCount}, job documents ${jobDocs}`);
   const lag = summarize(lags);
   return { expected, mustFire, fired: firedCount, duplicates, misses, phantoms, jobDocs, lagP50: lag.p50, lagP99: lag.p99 };
 }

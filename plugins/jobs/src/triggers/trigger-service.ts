@@ -50,6 +50,7 @@ interface EventTrigger {
 }
 
 const EVENT_CACHE_MS = 60_000;
+const MAX_CATCH_UP_MS = 60_000;
 const INVALIDATE_CHANNEL = 'jobs:event-triggers';
 const isNotFound = (err: unknown) => (err as { status?: number }).status === 404;
 
@@ -231,8 +232,13 @@ export class TriggerService {
       return;
     }
     const schedule = scheduleOf(t, this.config.minIntervalMs);
-    // Schedule the next one before running this one: a crash in between then loses nothing.
-    if (schedule.kind === 'time' && !schedule.once) await this.scheduleNext(inst, t, Math.max(f.at, Date.now()));
+    // Schedule the next one before running this one: a crash in between then loses nothing. The next slot follows
+    // this one even when it is already due (a busy server catches up), unless the server was down for a while:
+    // then the missed slots are skipped rather than fired in a burst.
+    if (schedule.kind === 'time' && !schedule.once) {
+      const behind = Date.now() - (schedule.next(f.at) ?? Date.now());
+      await this.scheduleNext(inst, t, behind > MAX_CATCH_UP_MS ? Date.now() : f.at);
+    }
     if (!(await this.jobs.broker.complete(lease.queue, lease.id, lease.token))) return;
     await this.jobs.push(inst, { worker: t.worker, message: t.message, options: t.options ?? undefined, extra: { trigger_id: t._id, scheduled_at: new Date(f.at).toISOString() } });
     if (schedule.kind === 'time' && schedule.once) {
