@@ -134,6 +134,9 @@ t.test('an image that cannot be decoded gets no thumbnail and does not stop the 
   await e.upload('fine-00001', 'fine.jpg', await jpeg(120, 60));
   await e.thumbnails.maker.idle();
   t.equal(await statusOf(e.vfs.readThumbnail(e.inst, 'broken-001', 'tiny')), 404, 'none for a broken image');
+  const broken = await e.tk.kernel.store.get(e.inst, FILES, 'broken-001');
+  t.equal(await e.thumbnails.maker.request(e.inst, broken), false, 'a content that failed is not decoded again on every view');
+  t.equal(await e.thumbnails.maker.request(e.inst, { ...broken, md5sum: 'another content' }), true, 'a new content is tried');
   t.same(await e.dims('fine-00001', 'tiny'), [96, 48]);
 });
 

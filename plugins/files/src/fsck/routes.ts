@@ -65,15 +65,20 @@ export function registerFsckRoutes(app: FastifyInstance, deps: FsckDeps): void {
     const inst = instanceOf(req);
     await deps.auth.allowWholeType(req, 'GET', FILES_DOCTYPE);
     const noCache = bool(req.query.NoCache);
-    if (!noCache) {
-      const hit = await deps.cluster.cache.get<FsckLog[]>(cacheKey(inst));
-      if (hit) return reply.type('application/json').send(JSON.stringify(hit));
-    }
-    const logs: FsckLog[] = [];
-    for await (const log of fsck(deps.store, deps.vfs, inst, { mode: 'files' })) {
-      if (log.type === 'content_mismatch') logs.push(log);
-    }
-    if (!noCache) await deps.cluster.cache.set(cacheKey(inst), logs, CACHE_TTL_MS * (0.9 + Math.random() * 0.2));
+    // One check at a time per instance, on every process: each reads every content, so callers asking at once
+    // wait for the running one and then take its cached answer instead of reading everything again.
+    const logs = await deps.cluster.locks.withLock(`files:fsck:${inst.prefix}`, { ttlMs: 60_000, waitMs: 15 * 60_000 }, async () => {
+      if (!noCache) {
+        const hit = await deps.cluster.cache.get<FsckLog[]>(cacheKey(inst));
+        if (hit) return hit;
+      }
+      const found: FsckLog[] = [];
+      for await (const log of fsck(deps.store, deps.vfs, inst, { mode: 'files' })) {
+        if (log.type === 'content_mismatch') found.push(log);
+      }
+      if (!noCache) await deps.cluster.cache.set(cacheKey(inst), found, CACHE_TTL_MS * (0.9 + Math.random() * 0.2));
+      return found;
+    });
     return reply.type('application/json').send(JSON.stringify(logs));
   });
 

@@ -25,6 +25,13 @@ export interface ThumbnailerOptions {
   maxPending?: number;
 }
 
+/** How long a content that could not be decoded is not tried again on demand (a new content is tried at once). */
+const FAILED_TTL_MS = 6 * 3600 * 1000;
+
+function failedKey(inst: InstanceRef, fileId: string, doc: Doc): string {
+  return `files:thumb-failed:${inst.prefix}:${fileId}:${String(doc.md5sum ?? '')}`;
+}
+
 /** Whether a write changed what the thumbnails are made from (cozy-stack's sameImg, plus a change of class). */
 function contentChanged(doc: Doc, old: Doc): boolean {
   return doc.trashed !== old.trashed || doc.size !== old.size || doc.md5sum !== old.md5sum || doc.class !== old.class || doc.internal_vfs_id !== old.internal_vfs_id;
@@ -90,9 +97,14 @@ export class Thumbnailer {
     }
   }
 
-  /** Asks for a file's thumbnails (a link was followed and none was there); false when the queue is full. */
-  request(inst: InstanceRef, fileId: string): boolean {
-    return this.#push(inst.domain, fileId);
+  /**
+   * Asks for a file's thumbnails (a link was followed and none was there); false when not queued (the queue is
+   * full, or this very content failed to decode lately: a page showing a broken image must not make the server
+   * decode it again on every view).
+   */
+  async request(inst: InstanceRef, doc: Doc): Promise<boolean> {
+    if (await this.deps.cluster.cache.get(failedKey(inst, doc._id, doc))) return false;
+    return this.#push(inst.domain, doc._id);
   }
 
   #push(domain: string, fileId: string): boolean {
@@ -143,6 +155,7 @@ export class Thumbnailer {
       if ((err as { status?: number }).status !== undefined) throw err;
       this.deps.log.info({ err, fileId, domain: inst.domain }, 'no thumbnail: the image cannot be decoded');
       await this.deps.vfs.deleteThumbnails(inst, fileId);
+      await this.deps.cluster.cache.set(failedKey(inst, fileId, doc), true, FAILED_TTL_MS);
       return;
     }
     // Deleted while being made: what was just written belongs to nobody.
