@@ -7,6 +7,7 @@ import { Databases } from './databases.ts';
 import { DesignDocs } from './design-docs.ts';
 import { Documents } from './documents.ts';
 import { Finder } from './find.ts';
+import { NotSynchronizing } from './not-synchronizing.ts';
 import { References } from './references.ts';
 
 /** What every route file gets: the domain services, built once when the routes are mounted. */
@@ -18,6 +19,7 @@ export interface DataServices {
   changes: Changes;
   designDocs: DesignDocs;
   references: References;
+  notSynchronizing: NotSynchronizing;
   databases: Databases;
   /** The instance and the caller's rights, for a request. */
   caller(req: FastifyRequest): { inst: InstanceRef; access: Access };
@@ -48,6 +50,7 @@ export function dataServices(store: DocumentStore, auth: AuthService): DataServi
     changes: new Changes(store),
     designDocs: new DesignDocs(store),
     references: new References(store),
+    notSynchronizing: new NotSynchronizing(store),
     databases: new Databases(store),
     caller: (req) => ({ inst: instanceOf(req), access: accessFor(auth, req) }),
   };

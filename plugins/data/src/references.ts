@@ -13,7 +13,7 @@ import { FILES_DOCTYPE, ReferencesView, type ReferenceView } from './references-
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
-interface Reference {
+export interface Reference {
   type: string;
   id: string;
 }
@@ -41,7 +41,7 @@ function viewFor(sort: string | undefined): { view: ReferenceView; descending: b
 }
 
 /** The file ids of a JSON:API relationship body: `{"data": [{"type": "io.cozy.files", "id": ...}]}` (or one object). */
-function readFileIds(body: unknown): string[] {
+export function readFileIds(body: unknown): string[] {
   const data = isPlainObject(body) ? body.data : undefined;
   const list = Array.isArray(data) ? data : isPlainObject(data) ? [data] : undefined;
   if (!list || !list.every((ref) => isPlainObject(ref) && typeof ref.id === 'string' && ref.id !== '')) {
@@ -50,7 +50,7 @@ function readFileIds(body: unknown): string[] {
   return [...new Set(list.map((ref) => (ref as { id: string }).id))];
 }
 
-function isReference(value: unknown, ref: Reference): boolean {
+export function isReference(value: unknown, ref: Reference): boolean {
   return isPlainObject(value) && value.type === ref.type && value.id === ref.id;
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AUTH, STORE, setErrorFamily, type RouteOptions } from '@cozy-ts/kernel';
+import { AUTH, JSONAPI_CONTENT_TYPE, STORE, setErrorFamily, type RouteOptions } from '@cozy-ts/kernel';
 import { changesRoutes } from './changes-routes.ts';
 import { collectionRoutes } from './collection-routes.ts';
 import type { DataConfig } from './config.ts';
@@ -32,6 +32,9 @@ export async function dataRoutes(app: FastifyInstance, { ctx }: RouteOptions<Dat
     }
     done();
   });
+
+  // The relationship routes take JSON:API bodies, sent as such (cozy-client, the desktop client).
+  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   const services = dataServices(ctx.use(STORE), ctx.use(AUTH));
   collectionRoutes(app, services);

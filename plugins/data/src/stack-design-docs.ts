@@ -1,8 +1,8 @@
-import { REFERENCES_DDOC } from './references-view.ts';
+import { NOT_SYNCHRONIZED_DDOC, REFERENCES_DDOC } from './references-view.ts';
 
 /**
  * Design documents the stack itself relies on: cozy-stack's Indexes and Views (pkg/couchdb/index.go), whose
- * names the plugins implementing those services reuse, plus this plugin's own view on io.cozy.files. Nobody may
+ * names the plugins implementing those services reuse, plus this plugin's own views on io.cozy.files. Nobody may
  * delete them through /data (cozy's CheckDesignDocCanBeDeleted).
  */
 const STACK_DESIGN_DOCS: Readonly<Record<string, readonly string[]>> = {
@@ -20,6 +20,7 @@ const STACK_DESIGN_DOCS: Readonly<Record<string, readonly string[]>> = {
     'referenced-by-sorted-by-datetime',
     'by-parent-type-name',
     REFERENCES_DDOC,
+    NOT_SYNCHRONIZED_DDOC,
   ],
   'io.cozy.files.versions': ['old-versions-disk-usage'],
   'io.cozy.jobs': ['by-worker-and-state', 'by-trigger-id', 'by-queued-at'],
