@@ -48,9 +48,11 @@ export default definePlugin<FilesConfig>({
     ctx.container.register(Thumbnails, { useValue: thumbnails });
   },
   async start(ctx) {
+    ctx.container.resolve(VfsService).follow(ctx.use(DOC_EVENTS));
     ctx.container.resolve(Thumbnails).start();
   },
   async stop(ctx) {
+    ctx.container.resolve(VfsService).unfollow();
     await ctx.container.resolve(Thumbnails).stop();
     await ctx.container.resolve(VfsService).drain();
   },

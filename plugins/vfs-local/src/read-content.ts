@@ -4,6 +4,9 @@ import type { Readable } from 'node:stream';
 import { VfsErrors, type ByteRange } from '@cozy-ts/kernel';
 import { vfsError } from './fs-errors.ts';
 
+/** Bigger than fs streams' 64 KiB default: a quarter of the syscalls and chunks for a download, still bounded. */
+const READ_CHUNK = 256 * 1024;
+
 /**
  * Streams a regular file, or the inclusive `range` of it. Opened with O_NOFOLLOW (a link planted at the last
  * component is refused) and checked on the open descriptor, so what is checked is what is read. Every error
@@ -20,9 +23,9 @@ export async function readContent(path: string, range?: ByteRange): Promise<Read
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw VfsErrors.notFound();
-    if (!range) return handle.createReadStream();
+    if (!range) return handle.createReadStream({ highWaterMark: READ_CHUNK });
     if (range.start >= st.size) throw VfsErrors.badRange(`The content has ${st.size} bytes`);
-    return handle.createReadStream({ start: range.start, end: Math.min(range.end ?? st.size - 1, st.size - 1) });
+    return handle.createReadStream({ start: range.start, end: Math.min(range.end ?? st.size - 1, st.size - 1), highWaterMark: READ_CHUNK });
   } catch (err) {
     await handle.close();
     throw vfsError(err);

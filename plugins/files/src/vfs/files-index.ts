@@ -37,8 +37,20 @@ export interface ChildPage {
  * directory path (cozy's dir-by-path index), and the sums behind the quota. Design documents are written on
  * first need, so instances created before the plugin was enabled work too.
  */
+/** How long a child count may serve without a change seen here: bounds staleness from other processes of a farm. */
+const COUNT_TTL_MS = 10_000;
+const COUNT_CACHE_MAX = 10_000;
+
 export class FilesIndex {
+  /** Child counts by `<domain>\n<dir id>`: a reduce over a big directory reads every row on PouchDB. */
+  readonly #counts = new Map<string, { n: number; until: number }>();
+
   constructor(private readonly store: DocumentStore) {}
+
+  /** Drops the cached counts a write may have changed (called for every io.cozy.files doc event). */
+  changed(domain: string, doc: Doc, old?: Doc): void {
+    for (const d of [doc.dir_id, old?.dir_id]) if (typeof d === 'string') this.#counts.delete(`${domain}\n${d}`);
+  }
 
   async get(inst: InstanceRef, id: string): Promise<FileDoc> {
     const doc = await this.tryGet(inst, id);
@@ -82,8 +94,14 @@ export class FilesIndex {
   }
 
   async countChildren(inst: InstanceRef, dirId: string): Promise<number> {
+    const key = `${inst.domain}\n${dirId}`;
+    const hit = this.#counts.get(key);
+    if (hit && hit.until > Date.now()) return hit.n;
     const rows = await this.#view(inst, PARENT_VIEW, { startkey: [dirId], endkey: [dirId, HIGH], reduce: true });
-    return Number(rows[0]?.value ?? 0);
+    const n = Number(rows[0]?.value ?? 0);
+    if (this.#counts.size >= COUNT_CACHE_MAX) this.#counts.delete(this.#counts.keys().next().value as string);
+    this.#counts.set(key, { n, until: Date.now() + COUNT_TTL_MS });
+    return n;
   }
 
   /** Every child directory of `dirId`. */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import {
-  FilesErrors, KernelErrors, ROOT_DIR_ID, TRASH_DIR_ID, TRASH_DIR_NAME, VFS_TRASH_PATH, isDir, isFile,
-  type ChangeOptions, type ContentRef, type CopyTarget, type DirDoc, type DirPage, type DiskUsage, type DocumentStore,
+  FILES_DOCTYPE, FilesErrors, KernelErrors, ROOT_DIR_ID, TRASH_DIR_ID, TRASH_DIR_NAME, VFS_TRASH_PATH, isDir, isFile,
+  type ChangeOptions, type ContentRef, type CopyTarget, type DirDoc, type DocEventBus, type DirPage, type DiskUsage, type DocumentStore,
   type FileContent, type FileDoc, type FilePatch, type FilesActor, type FilesService, type FileVersionDoc, type InstanceRef,
   type InstanceService, type ListOptions, type Locks, type NewDirInput, type NewFileInput, type OverwriteInput,
   type RegularFileDoc, type UpdateOptions, type VfsContent, type WalkEntry,
@@ -52,6 +52,7 @@ export class VfsService implements FilesService {
   readonly #versions: Versions;
   readonly #ready = new Map<string, Promise<void>>();
   readonly #background = new Set<Promise<void>>();
+  #off: (() => void) | undefined;
 
   constructor(private readonly deps: VfsServiceDeps) {
     this.index = new FilesIndex(deps.store);
@@ -93,6 +94,19 @@ export class VfsService implements FilesService {
 
   forget(inst: InstanceRef): void {
     this.#ready.delete(inst.prefix);
+  }
+
+  /** Keeps the index's caches honest: every io.cozy.files write this process sees drops what it may have changed. */
+  follow(events: DocEventBus): void {
+    this.unfollow();
+    this.#off = events.on((e) => {
+      if (e.doctype === FILES_DOCTYPE) this.index.changed(e.domain, e.doc, e.old);
+    });
+  }
+
+  unfollow(): void {
+    this.#off?.();
+    this.#off = undefined;
   }
 
   /** Runs work the caller does not wait for (emptying the trash); `drain` waits for all of it at stop. */
