@@ -20,7 +20,20 @@ interface QueueHandle {
 }
 
 function unavailable(err: unknown): never {
+  if ((err as { code?: string }).code === JobsErrors.brokerUnavailable.code) throw err;
   throw JobsErrors.brokerUnavailable(undefined, { cause: err });
+}
+
+/** How long a broker call may wait on Redis: BullMQ's connection queues commands while Redis is away, forever. */
+const CALL_TIMEOUT_MS = 5_000;
+
+function bounded<T>(call: Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(JobsErrors.brokerUnavailable('Redis did not answer in time')), ms);
+  });
+  call.catch(() => undefined);
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -93,11 +106,11 @@ export class RedisBroker implements Broker {
     try {
       if (opts.id) {
         // BullMQ ignores an add whose id exists but does not say so; this key does, and outlives the job by dedupMs.
-        const fresh = await this.#connection.set(`${this.#prefix}:dedup:${queue}:${id}`, '1', 'PX', delay + this.#dedupMs, 'NX');
+        const fresh = await bounded(this.#connection.set(`${this.#prefix}:dedup:${queue}:${id}`, '1', 'PX', delay + this.#dedupMs, 'NX'));
         if (fresh !== 'OK') return { id, created: false };
       }
       const age = Math.ceil(this.#dedupMs / 1000);
-      await h.queue.add('job', payload, { jobId: id, delay, attempts: 1, removeOnComplete: { age }, removeOnFail: { age } });
+      await bounded(h.queue.add('job', payload, { jobId: id, delay, attempts: 1, removeOnComplete: { age }, removeOnFail: { age } }));
       return { id, created: true };
     } catch (err) {
       unavailable(err);
@@ -106,7 +119,7 @@ export class RedisBroker implements Broker {
 
   async claim<P = unknown>(queue: string, opts: { waitMs?: number } = {}): Promise<Lease<P> | null> {
     const h = this.#handle(queue);
-    const run = h.claiming.then(() => this.#claim<P>(queue, h, opts.waitMs ?? 0));
+    const run = h.claiming.then(() => bounded(this.#claim<P>(queue, h, opts.waitMs ?? 0), (opts.waitMs ?? 0) + CALL_TIMEOUT_MS));
     h.claiming = run.catch(() => undefined);
     return run;
   }
@@ -148,7 +161,11 @@ export class RedisBroker implements Broker {
     return Job.fromId(this.#handle(queue).queue, id);
   }
 
-  async extend(queue: string, id: string, token: string, leaseMs = this.leaseMs): Promise<number | null> {
+  extend(queue: string, id: string, token: string, leaseMs = this.leaseMs): Promise<number | null> {
+    return bounded(this.#extend(queue, id, token, leaseMs));
+  }
+
+  async #extend(queue: string, id: string, token: string, leaseMs: number): Promise<number | null> {
     try {
       const job = await this.#job(queue, id);
       if (!job) return null;
@@ -160,7 +177,11 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async complete(queue: string, id: string, token: string): Promise<boolean> {
+  complete(queue: string, id: string, token: string): Promise<boolean> {
+    return bounded(this.#complete(queue, id, token));
+  }
+
+  async #complete(queue: string, id: string, token: string): Promise<boolean> {
     try {
       const job = await this.#job(queue, id, true);
       if (!job) return false;
@@ -172,7 +193,11 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async fail(queue: string, id: string, token: string, opts: { error: string; final?: boolean; retryDelayMs?: number }): Promise<'retry' | 'failed' | 'lost'> {
+  fail(queue: string, id: string, token: string, opts: { error: string; final?: boolean; retryDelayMs?: number }): Promise<'retry' | 'failed' | 'lost'> {
+    return bounded(this.#fail(queue, id, token, opts));
+  }
+
+  async #fail(queue: string, id: string, token: string, opts: { error: string; final?: boolean; retryDelayMs?: number }): Promise<'retry' | 'failed' | 'lost'> {
     try {
       const job = await this.#job(queue, id, true);
       if (!job) return 'lost';
@@ -190,7 +215,11 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async remove(queue: string, id: string): Promise<boolean> {
+  remove(queue: string, id: string): Promise<boolean> {
+    return bounded(this.#remove(queue, id));
+  }
+
+  async #remove(queue: string, id: string): Promise<boolean> {
     try {
       const job = await this.#job(queue, id);
       if (!job || (await job.isActive())) return false;
@@ -204,7 +233,7 @@ export class RedisBroker implements Broker {
 
   async counts(queue: string): Promise<QueueCounts> {
     try {
-      const c = await this.#handle(queue).queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+      const c = await bounded(this.#handle(queue).queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'));
       return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0 };
     } catch (err) {
       unavailable(err);
