@@ -180,3 +180,19 @@ t.test('sync tokens survive a restart: they are the store\'s own sequences', asy
   t.match(after.text, 'b.ics');
   t.notMatch(after.text, 'a.ics', 'and only the change since it is reported');
 });
+
+t.test('auth: Basic with a token as password and OAuth Bearer work when the token covers the doctypes', async (t) => {
+  const s = await startSync(t);
+  const auth = s.tk.kernel.auth;
+  const calendars = await auth.issueToken(s.inst, 'cli', { subject: 'test', scope: 'io.cozy.calendar.calendars io.cozy.calendar.events io.cozy.calendar.todos' });
+  const narrow = await auth.issueToken(s.inst, 'cli', { subject: 'test', scope: 'io.cozy.calendar.events' });
+  await s.tk.kernel.store.put(s.inst, 'io.cozy.oauth.clients', { _id: 'thunderbird', client_name: 'Thunderbird', software_id: 'tb' });
+  const oauth = await auth.issueToken(s.inst, 'access', { subject: 'thunderbird', scope: 'io.cozy.contacts io.cozy.contacts.addressbooks' });
+  const req = (path: string, authorization: string) => fetch(`${s.origin}${path}`, { method: 'PROPFIND', headers: { authorization, depth: '0' } });
+  t.equal((await req('/sync/calendars/', `Basic ${Buffer.from(`me:${calendars}`).toString('base64')}`)).status, 207, 'Basic with a token');
+  t.equal((await req('/sync/calendars/', `Bearer ${calendars}`)).status, 207, 'Bearer');
+  t.equal((await req('/sync/calendars/', `Bearer ${narrow}`)).status, 403, 'a token without the calendars doctype');
+  t.equal((await req('/sync/contacts/', `Bearer ${oauth}`)).status, 207, 'an OAuth access token on contacts');
+  t.equal((await req('/sync/calendars/', `Bearer ${oauth}`)).status, 403, 'and not on calendars');
+  t.equal((await req('/sync/calendars/', 'Bearer not-a-token')).status, 401, 'a bad token is a 401 challenge');
+});
