@@ -185,3 +185,25 @@ t.test('GET /files/fsck answers the content mismatches, cached until NoCache; /f
   const oauth = await e.tk.kernel.auth.issueToken(e.inst, 'access', { subject: 'client-x', scope: 'io.cozy.files' });
   t.equal((await get('/files/fsck/stream', oauth)).statusCode, 403, 'the full report is for the admin side only');
 });
+
+t.test('reports documents with conflicting revision branches in the index check', async (t) => {
+  const e = await env(t);
+  await e.dir('conflicted-dir', ROOT, 'Conflicted', '/Conflicted');
+  const store = e.tk.kernel.store;
+  // The store port cannot make a conflict (no new_edits=false): its reads are made to report one.
+  const withConflict = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== 'get') return Reflect.get(target, prop, receiver);
+      return async (...args: Parameters<typeof store.get>) => {
+        const doc = await target.get(...args);
+        return args[2] === 'conflicted-dir' && args[3]?.conflicts ? { ...doc, _conflicts: ['1-abc'] } : doc;
+      };
+    },
+  });
+  const logs: FsckLog[] = [];
+  for await (const log of fsck(withConflict, e.vfs, e.inst, { mode: 'index' })) logs.push(log);
+  t.same(logs.map((l) => [l.type, l.dir_doc?._id]), [['conflict_in_index', 'conflicted-dir']]);
+  const files: FsckLog[] = [];
+  for await (const log of fsck(withConflict, e.vfs, e.inst, { mode: 'files' })) files.push(log);
+  t.same(files.map((l) => l.type), ['filesystem_missing'], 'the contents check does not read every document again');
+});

@@ -20,7 +20,7 @@ export interface FsckOptions {
 export async function* fsck(store: DocumentStore, vfs: VfsContent, inst: InstanceRef, opts: FsckOptions = {}): AsyncGenerator<FsckLog> {
   const mode = opts.mode ?? 'all';
   const tree = await loadTree(store, inst);
-  const index = checkIndex(store, inst, tree);
+  const index = checkIndex(store, inst, tree, { conflicts: mode !== 'files' });
   // The index walk also places every entry (a file's full path comes from its parents): run it even when only
   // the contents are reported.
   if (mode === 'files') for await (const _ of index);

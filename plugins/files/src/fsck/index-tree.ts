@@ -124,13 +124,38 @@ function* visit(start: TreeNode, tree: IndexTree, seen: Set<string>): Generator<
   }
 }
 
+/** Documents read at once when looking for conflicts. */
+const CONFLICT_READS = 8;
+
 /**
- * cozy-stack's CheckTreeIntegrity on the index alone: a missing root or trash, the tree checks of {@link visit},
- * orphans (a parent that does not exist), directories in a cycle, and versions of files that are gone.
- * Conflicts between revision branches are not looked for: the store port does not list them without reading
- * every document one by one.
+ * Documents with two branches of revisions (cozy-stack's checkNoConflicts). The store port lists conflicts only
+ * on a single-document read, so every document is read again, a few at a time: an admin check, not a hot path.
  */
-export async function* checkIndex(store: DocumentStore, inst: InstanceRef, tree: IndexTree): AsyncGenerator<FsckLog> {
+async function* checkConflicts(store: DocumentStore, inst: InstanceRef, tree: IndexTree): AsyncGenerator<FsckLog> {
+  const nodes = [...tree.byId.values()];
+  for (let i = 0; i < nodes.length; i += CONFLICT_READS) {
+    const batch = nodes.slice(i, i + CONFLICT_READS);
+    const docs = await Promise.all(
+      batch.map((n) =>
+        store.get(inst, FILES_DOCTYPE, n.doc._id, { conflicts: true }).catch((err: unknown) => {
+          if ((err as { status?: number }).status === 404) return null;
+          throw err;
+        }),
+      ),
+    );
+    for (const [j, doc] of docs.entries()) {
+      if (doc && Array.isArray(doc._conflicts) && doc._conflicts.length > 0) yield docLog('conflict_in_index', batch[j] as TreeNode);
+    }
+  }
+}
+
+/**
+ * cozy-stack's CheckTreeIntegrity on the index alone: conflicts (when asked: they cost a read per document), a
+ * missing root or trash, the tree checks of {@link visit}, orphans (a parent that does not exist), directories in a
+ * cycle, and versions of files that are gone.
+ */
+export async function* checkIndex(store: DocumentStore, inst: InstanceRef, tree: IndexTree, opts: { conflicts?: boolean } = {}): AsyncGenerator<FsckLog> {
+  if (opts.conflicts) yield* checkConflicts(store, inst, tree);
   if (!tree.root) {
     yield { type: 'index_missing_root', is_file: false, is_version: false };
     return;
