@@ -1,5 +1,5 @@
 import {
-  FILES_DOCTYPE, FILES_VERSIONS_DOCTYPE, FilesErrors, type Doc, type DocumentStore, type FileDoc, type FileVersionDoc,
+  FILES_DOCTYPE, FILES_VERSIONS_DOCTYPE, FilesErrors, type Doc, type DocEvent, type DocumentStore, type FileDoc, type FileVersionDoc,
   type InstanceRef, type NewDoc, type ViewQueryOptions, type ViewRow,
 } from '@cozy-ts/kernel';
 
@@ -47,9 +47,36 @@ export class FilesIndex {
 
   constructor(private readonly store: DocumentStore) {}
 
-  /** Drops the cached counts a write may have changed (called for every io.cozy.files doc event). */
-  changed(domain: string, doc: Doc, old?: Doc): void {
-    for (const d of [doc.dir_id, old?.dir_id]) if (typeof d === 'string') this.#counts.delete(`${domain}\n${d}`);
+  /** Sums behind the quota by domain, kept current by the doc events of this process between two reads. */
+  readonly #usage = new Map<string, { files: number; versions: number; trash: number; until: number }>();
+
+  /**
+   * Keeps the caches honest after a write (every io.cozy.files and io.cozy.files.versions doc event of this
+   * process): child counts of the directories involved are dropped, the usage sums move by the size difference
+   * (or are dropped when the event lacks the old document).
+   */
+  changed(e: DocEvent): void {
+    const { domain, doc, old } = e;
+    if (e.doctype === FILES_DOCTYPE) {
+      for (const d of [doc.dir_id, old?.dir_id]) if (typeof d === 'string') this.#counts.delete(`${domain}\n${d}`);
+    }
+    const usage = this.#usage.get(domain);
+    if (!usage) return;
+    if (e.verb !== 'CREATED' && !old) {
+      this.#usage.delete(domain);
+      return;
+    }
+    const bytes = (d: Doc | undefined, pick: 'files' | 'versions' | 'trash'): number => {
+      if (!d || d._deleted) return 0;
+      if (pick === 'versions') return Number(d.size) || 0;
+      if (d.type !== 'file') return 0;
+      return pick === 'trash' && d.trashed !== true ? 0 : Number(d.size) || 0;
+    };
+    if (e.doctype === FILES_VERSIONS_DOCTYPE) usage.versions += bytes(doc, 'versions') - bytes(old, 'versions');
+    else if (e.doctype === FILES_DOCTYPE) {
+      usage.files += bytes(doc, 'files') - bytes(old, 'files');
+      usage.trash += bytes(doc, 'trash') - bytes(old, 'trash');
+    }
   }
 
   async get(inst: InstanceRef, id: string): Promise<FileDoc> {
@@ -128,17 +155,23 @@ export class FilesIndex {
   }
 
   /** Bytes of every file (trash included) and of every old version. */
-  async usage(inst: InstanceRef): Promise<{ files: number; versions: number }> {
-    const [files, versions] = await Promise.all([
+  /**
+   * Bytes of every file (trash included), of the trash alone, and of every old version. A reduce reads every row on
+   * PouchDB, so the sums are kept for a few seconds and moved by this process's own writes meanwhile; another
+   * process's writes show within that delay (the quota is checked again at commit with the same figures).
+   */
+  async usage(inst: InstanceRef): Promise<{ files: number; versions: number; trash: number }> {
+    const hit = this.#usage.get(inst.domain);
+    if (hit && hit.until > Date.now()) return { files: hit.files, versions: hit.versions, trash: hit.trash };
+    const [files, versions, trash] = await Promise.all([
       this.#view(inst, USAGE_VIEW, { reduce: true }),
       this.#view(inst, VERSIONS_USAGE_VIEW, { reduce: true }),
+      this.#view(inst, TRASH_USAGE_VIEW, { reduce: true }),
     ]);
-    return { files: Number(files[0]?.value ?? 0), versions: Number(versions[0]?.value ?? 0) };
-  }
-
-  async trashUsage(inst: InstanceRef): Promise<number> {
-    const rows = await this.#view(inst, TRASH_USAGE_VIEW, { reduce: true });
-    return Number(rows[0]?.value ?? 0);
+    const sums = { files: Number(files[0]?.value ?? 0), versions: Number(versions[0]?.value ?? 0), trash: Number(trash[0]?.value ?? 0) };
+    if (this.#usage.size >= COUNT_CACHE_MAX) this.#usage.delete(this.#usage.keys().next().value as string);
+    this.#usage.set(inst.domain, { ...sums, until: Date.now() + COUNT_TTL_MS });
+    return sums;
   }
 
   async versionsOf(inst: InstanceRef, fileId: string): Promise<FileVersionDoc[]> {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import {
-  FILES_DOCTYPE, FilesErrors, KernelErrors, ROOT_DIR_ID, TRASH_DIR_ID, TRASH_DIR_NAME, VFS_TRASH_PATH, isDir, isFile,
+  FILES_DOCTYPE, FILES_VERSIONS_DOCTYPE, FilesErrors, KernelErrors, ROOT_DIR_ID, TRASH_DIR_ID, TRASH_DIR_NAME, VFS_TRASH_PATH, isDir, isFile,
   type ChangeOptions, type ContentRef, type CopyTarget, type DirDoc, type DocEventBus, type DirPage, type DiskUsage, type DocumentStore,
   type FileContent, type FileDoc, type FilePatch, type FilesActor, type FilesService, type FileVersionDoc, type InstanceRef,
   type InstanceService, type ListOptions, type Locks, type NewDirInput, type NewFileInput, type OverwriteInput,
@@ -100,7 +100,7 @@ export class VfsService implements FilesService {
   follow(events: DocEventBus): void {
     this.unfollow();
     this.#off = events.on((e) => {
-      if (e.doctype === FILES_DOCTYPE) this.index.changed(e.domain, e.doc, e.old);
+      if (e.doctype === FILES_DOCTYPE || e.doctype === FILES_VERSIONS_DOCTYPE) this.index.changed(e);
     });
   }
 
@@ -585,17 +585,25 @@ export class VfsService implements FilesService {
 
   async emptyTrash(inst: InstanceRef): Promise<void> {
     await this.ready(inst);
-    // One entry per lock hold, so other changes keep flowing while a big trash empties.
-    for (;;) {
-      const page = await this.index.children(inst, TRASH_DIR_ID, 50);
-      if (page.docs.length === 0) return;
+    // One entry per lock hold, so other changes keep flowing while a big trash empties. An entry that cannot be
+    // destroyed is passed over (the cursor moves on) and reported once the rest is done.
+    let from: { key: unknown; docId: string } | undefined;
+    let failure: unknown;
+    do {
+      const page = await this.index.children(inst, TRASH_DIR_ID, 50, from);
       for (const doc of page.docs) {
-        await this.lock.run(inst, async () => {
-          const cur = await this.index.tryGet(inst, doc._id);
-          if (cur && cur.dir_id === TRASH_DIR_ID) await this.destroyLocked(inst, cur);
-        });
+        try {
+          await this.lock.run(inst, async () => {
+            const cur = await this.index.tryGet(inst, doc._id);
+            if (cur && cur.dir_id === TRASH_DIR_ID) await this.destroyLocked(inst, cur);
+          });
+        } catch (err) {
+          failure ??= err;
+        }
       }
-    }
+      from = page.next;
+    } while (from);
+    if (failure !== undefined) throw failure;
   }
 
   // ---- versions ----
@@ -652,8 +660,8 @@ export class VfsService implements FilesService {
 
   async diskUsage(inst: InstanceRef): Promise<DiskUsage> {
     await this.ready(inst);
-    const [usage, quota, trash] = await Promise.all([this.index.usage(inst), this.quota(inst), this.index.trashUsage(inst)]);
-    return { used: usage.files + usage.versions, quota, files: usage.files, versions: usage.versions, trash };
+    const [usage, quota] = await Promise.all([this.index.usage(inst), this.quota(inst)]);
+    return { used: usage.files + usage.versions, quota, files: usage.files, versions: usage.versions, trash: usage.trash };
   }
 }
 
