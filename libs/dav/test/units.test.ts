@@ -5,6 +5,9 @@ import {
   withoutLocksWithin, el, Xml, type DavLock,
 } from '../src/index.ts';
 
+/** tap's typings want an Error; it matches the fields given. */
+const BAD_REQUEST = { status: 400 } as unknown as Error;
+
 const lock = (over: Partial<DavLock>): DavLock => ({
   token: 'urn:uuid:1', root: '/a', rootCollection: true, scope: 'exclusive', depth: 'infinity', timeoutSeconds: 60, expiresAt: Date.now() + 60_000, ...over,
 });
@@ -16,7 +19,7 @@ t.test('If: header parsing', async (t) => {
   ]);
   t.same(parseIfHeader('<http://h/a> (<urn:a>) (["e"]) <http://h/b> (Not ["f"])').map((l) => l.resource), ['http://h/a', 'http://h/a', 'http://h/b']);
   for (const bad of ['', 'x', '(', '()', '(<a>', '<http://h/a>', '(<a>) <http://h/> (<b>)', '(Nut <a>)', '([x)']) {
-    t.throws(() => parseIfHeader(bad), { status: 400 }, JSON.stringify(bad));
+    t.throws(() => parseIfHeader(bad), BAD_REQUEST, JSON.stringify(bad));
   }
 });
 
@@ -86,12 +89,12 @@ t.test('XML: namespaces resolved, DOCTYPE refused, limits', async (t) => {
   const root = parseXml('<D:propfind xmlns:D="DAV:" xmlns:a="urn:a"><D:prop><a:x/><x xmlns="urn:b"/><y xmlns=""/></D:prop></D:propfind>');
   t.same(readPropfind(root), { kind: 'prop', names: [{ ns: 'urn:a', name: 'x' }, { ns: 'urn:b', name: 'x' }, { ns: '', name: 'y' }] });
   t.same(readPropfind(undefined), { kind: 'allprop', include: [] });
-  t.throws(() => parseXml('<!DOCTYPE x><x/>'), { status: 400 });
-  t.throws(() => parseXml('<x>&foo;</x>'), { status: 400 });
-  t.throws(() => parseXml('<a:x/>'), { status: 400 });
-  t.throws(() => parseXml(`${'<a>'.repeat(100)}${'</a>'.repeat(100)}`), { status: 400 });
-  t.throws(() => parseXml(`<a>${'<b/>'.repeat(30)}</a>`, { maxDepth: 64, maxElements: 20 }), { status: 400 });
-  t.throws(() => readPropfind(parseXml('<D:propfind xmlns:D="DAV:"><D:prop/><D:allprop/></D:propfind>')), { status: 400 });
+  t.throws(() => parseXml('<!DOCTYPE x><x/>'), BAD_REQUEST);
+  t.throws(() => parseXml('<x>&foo;</x>'), BAD_REQUEST);
+  t.throws(() => parseXml('<a:x/>'), BAD_REQUEST);
+  t.throws(() => parseXml(`${'<a>'.repeat(100)}${'</a>'.repeat(100)}`), BAD_REQUEST);
+  t.throws(() => parseXml(`<a>${'<b/>'.repeat(30)}</a>`, { maxDepth: 64, maxElements: 20 }), BAD_REQUEST);
+  t.throws(() => readPropfind(parseXml('<D:propfind xmlns:D="DAV:"><D:prop/><D:allprop/></D:propfind>')), BAD_REQUEST);
 });
 
 t.test('dead property values keep their namespaces through storage', async (t) => {
@@ -113,7 +116,7 @@ t.test('paths, hrefs and ranges', async (t) => {
   t.equal(decodeDavPath('/a/%C3%A9t%C3%A9/b%20c'), '/a/été/b c');
   t.equal(decodeDavPath(''), '/');
   t.equal(decodeDavPath('//a//b/'), '/a/b');
-  for (const bad of ['/%zz', '/a%2Fb', '/%00', '/..', '/a/./b', '/%C3%28', '/a#b']) t.throws(() => decodeDavPath(bad), { status: 400 }, bad);
+  for (const bad of ['/%zz', '/a%2Fb', '/%00', '/..', '/a/./b', '/%C3%28', '/a#b']) t.throws(() => decodeDavPath(bad), BAD_REQUEST, bad);
   t.equal(encodePath('/a b/été', true), '/a%20b/%C3%A9t%C3%A9/');
   t.equal(encodePath("/it's (1)*", false), '/it%27s%20%281%29%2A');
   t.same(parseRange('bytes=0-0', 10), { start: 0, end: 0 });
