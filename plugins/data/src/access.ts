@@ -1,4 +1,4 @@
-import type { RequestVerb } from '@cozy-ts/kernel';
+import type { AuthKind, RequestVerb } from '@cozy-ts/kernel';
 
 /** A document as the permission engine reads it. */
 export type AccessDoc = Readonly<Record<string, unknown>>;
@@ -15,4 +15,6 @@ export interface Access {
   allowWholeType(verb: RequestVerb, doctype: string): Promise<void>;
   /** Whether the caller may apply `verb` to `doc`, or to the whole doctype without a doc. */
   holds(verb: RequestVerb, doctype: string, doc?: AccessDoc): Promise<boolean>;
+  /** The kind of token and its subject (an app or konnector slug, an OAuth client id...). */
+  who(): Promise<{ kind: AuthKind; subject: string }>;
 }

@@ -6,7 +6,8 @@ import { param, type Query } from './query-params.ts';
 export function docRoutes(app: FastifyInstance, s: DataServices): void {
   app.get<{ Params: DocParams; Querystring: Query }>('/:doctype/:docid', async (req) => {
     const { inst, access } = s.caller(req);
-    return s.documents.get(inst, access, req.params.doctype, req.params.docid, { revs: param(req.query, 'revs') === 'true' });
+    const opts = { revs: param(req.query, 'revs') === 'true', includeCredentials: param(req.query, 'include') === 'credentials' };
+    return s.documents.get(inst, access, req.params.doctype, req.params.docid, opts);
   });
 
   app.post<{ Params: DoctypeParams }>('/:doctype/', async (req, reply) => {

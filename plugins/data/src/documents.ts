@@ -1,5 +1,6 @@
 import type { Doc, DocumentStore, InstanceRef } from '@cozy-ts/kernel';
 import type { Access } from './access.ts';
+import { ACCOUNTS_DOCTYPE, type Accounts } from './accounts.ts';
 import { DataErrors } from './data-errors.ts';
 import { asObject, toWritableDoc } from './doc-body.ts';
 import { assertDocId, assertReadable, assertWritable } from './doctype-access.ts';
@@ -36,10 +37,22 @@ function answer(doctype: string, doc: Doc): WriteAnswer {
  * permission, then the store. The order decides which error a bad request gets, and clients see it.
  */
 export class Documents {
-  constructor(private readonly store: DocumentStore) {}
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly accounts: Accounts,
+  ) {}
 
-  /** `revs: true` asks for the revision history (`_revisions`), a replication feature the store port lacks. */
-  async get(inst: InstanceRef, access: Access, doctype: string, id: string, opts: { revs?: boolean } = {}): Promise<TypedDoc> {
+  /**
+   * `revs: true` asks for the revision history (`_revisions`), a replication feature the store port lacks.
+   * `includeCredentials`: an app asks for an account's secrets in clear (cozy's `include=credentials`).
+   */
+  async get(
+    inst: InstanceRef,
+    access: Access,
+    doctype: string,
+    id: string,
+    opts: { revs?: boolean; includeCredentials?: boolean } = {},
+  ): Promise<TypedDoc> {
     assertReadable(doctype);
     if (opts.revs) throw DataErrors.notImplemented('GET with revs=true');
     assertDocId(id);
@@ -52,7 +65,19 @@ export class Documents {
       throw wrongDoctypeIfNoDatabase(err);
     }
     await access.allow('GET', doctype, doc);
+    if (doctype === ACCOUNTS_DOCTYPE) doc = await this.#readAccount(inst, access, doc, opts.includeCredentials === true);
     return { ...doc, _type: doctype };
+  }
+
+  /** An account stored with secrets in clear (written before keys were configured) is encrypted on its first read. */
+  async #readAccount(inst: InstanceRef, access: Access, stored: Doc, includeCredentials: boolean): Promise<Doc> {
+    let doc = stored;
+    const encrypted = structuredClone(stored);
+    if (this.accounts.encrypt(encrypted)) {
+      const res = await onDocument(() => this.store.put(inst, ACCOUNTS_DOCTYPE, encrypted, { old: stored }));
+      doc = { ...encrypted, _rev: res.rev };
+    }
+    return this.accounts.reveal(access, doc, includeCredentials);
   }
 
   /** POST /data/:doctype/: 201; the database is created with the first document. */
@@ -62,6 +87,7 @@ export class Documents {
     await access.allow('POST', doctype, fields);
     if (fields._id !== undefined) throw DataErrors.definedId();
     const doc = toWritableDoc(fields);
+    if (doctype === ACCOUNTS_DOCTYPE) await this.accounts.prepareNew(access, doc);
     const res = await this.store.put(inst, doctype, doc, { old: null });
     return answer(doctype, { ...doc, _id: res.id, _rev: res.rev });
   }
@@ -81,6 +107,8 @@ export class Documents {
     const doc = toWritableDoc({ ...fields, _id: id });
     await access.allow('POST', doctype, doc);
     assertDocId(id);
+    // cozy writes an account created this way as it came; its secrets are encrypted here all the same.
+    if (doctype === ACCOUNTS_DOCTYPE) this.accounts.encrypt(doc);
     const res = await this.store.put(inst, doctype, doc, { old: null });
     return answer(doctype, { ...doc, _id: res.id, _rev: res.rev });
   }
@@ -94,8 +122,10 @@ export class Documents {
       await access.allow('PUT', doctype, old);
       await access.allow('PUT', doctype, doc);
     }
+    if (doctype === ACCOUNTS_DOCTYPE) await this.accounts.prepareUpdate(access, doc);
     const res = await onDocument(() => this.store.put(inst, doctype, doc, { old }));
-    return answer(doctype, { ...doc, _id: res.id, _rev: res.rev });
+    const written = { ...doc, _id: res.id, _rev: res.rev };
+    return answer(doctype, doctype === ACCOUNTS_DOCTYPE ? await this.accounts.reveal(access, written, false) : written);
   }
 
   /** DELETE /data/:doctype/:id with `?rev=` and/or `If-Match` (equal when both are given). */

@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { instanceOf, type AuthService, type DocumentStore, type InstanceRef } from '@cozy-ts/kernel';
 import type { Access } from './access.ts';
+import type { AccountCrypto } from './account-crypto.ts';
+import { Accounts } from './accounts.ts';
 import { BulkDocs } from './bulk-docs.ts';
 import { Changes } from './changes.ts';
 import { Databases } from './databases.ts';
@@ -38,13 +40,17 @@ function accessFor(auth: AuthService, req: FastifyRequest): Access {
       const { permissions } = await auth.authenticate(req);
       return doc ? permissions.allow(verb, doctype, doc) : permissions.allowWholeType(verb, doctype);
     },
+    who: async () => {
+      const { kind, subject } = await auth.authenticate(req);
+      return { kind, subject };
+    },
   };
 }
 
-export function dataServices(store: DocumentStore, auth: AuthService): DataServices {
+export function dataServices(store: DocumentStore, auth: AuthService, accountCrypto?: AccountCrypto): DataServices {
   return {
     store,
-    documents: new Documents(store),
+    documents: new Documents(store, new Accounts(accountCrypto)),
     bulk: new BulkDocs(store),
     finder: new Finder(store),
     changes: new Changes(store),

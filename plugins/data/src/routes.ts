@@ -7,6 +7,7 @@ import { dataErrorRenderer } from './data-errors.ts';
 import { designRoutes } from './design-routes.ts';
 import { docRoutes } from './doc-routes.ts';
 import { assertDepth } from './doc-body.ts';
+import { loadAccountCrypto } from './credential-keys.ts';
 import { dataServices } from './http-context.ts';
 import { referenceRoutes } from './reference-routes.ts';
 import { replicationRoutes } from './replication-routes.ts';
@@ -36,7 +37,7 @@ export async function dataRoutes(app: FastifyInstance, { ctx }: RouteOptions<Dat
   // The relationship routes take JSON:API bodies, sent as such (cozy-client, the desktop client).
   app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  const services = dataServices(ctx.use(STORE), ctx.use(AUTH));
+  const services = dataServices(ctx.use(STORE), ctx.use(AUTH), await loadAccountCrypto(ctx.config, ctx.paths));
   collectionRoutes(app, services);
   changesRoutes(app, services);
   designRoutes(app, services);
