@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
   const bareBase = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
   let t0 = process.hrtime.bigint();
-  await run('curl', ['-sS', '-o', '/dev/null', '--data-binary', `@${source}`, `${bareBase}/`], { maxBuffer: MiB });
+  await run('curl', ['-sS', '-o', '/dev/null', '-X', 'POST', '-T', source, `${bareBase}/`], { maxBuffer: MiB });
   const bareUp = seconds(t0);
   t0 = process.hrtime.bigint();
   await run('curl', ['-sS', '-o', join(work, 'bare-down.bin'), `${bareBase}/`], { maxBuffer: MiB });
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const curl = async (args: string[]): Promise<string> => (await run('curl', ['-sS', '-H', `authorization: ${auth.authorization}`, ...args], { maxBuffer: 16 * MiB })).stdout;
   const upload = async (name: string): Promise<{ status: number; body: string }> => {
     const out = await curl([
-      '-X', 'POST', '-H', 'content-type: application/octet-stream', '-H', `content-md5: ${md5}`, '--data-binary', `@${source}`,
+      '-X', 'POST', '-H', 'content-type: application/octet-stream', '-H', `content-md5: ${md5}`, '-T', source,
       '-w', '\n%{http_code}', `${base}/files/io.cozy.files.root-dir?Type=file&Name=${name}`,
     ]);
     const i = out.lastIndexOf('\n');
