@@ -15,8 +15,11 @@ export interface RedisBrokerOptions {
 interface QueueHandle {
   queue: Queue;
   worker: Worker;
-  /** Claims through one BullMQ worker are serialised: its blocking fetch keeps state that concurrent calls would trample. */
-  claiming: Promise<unknown>;
+  /**
+   * The one blocking fetch of this worker in flight, if any: BullMQ keeps a single wait per worker (a second blocking
+   * call returns at once), so other claims wait for it to wake rather than spin.
+   */
+  blocking?: Promise<void>;
 }
 
 function unavailable(err: unknown): never {
@@ -93,7 +96,7 @@ export class RedisBroker implements Broker {
       });
       worker.on('error', () => undefined);
       void worker.startStalledCheckTimer().catch(() => undefined);
-      h = { queue, worker, claiming: Promise.resolve() };
+      h = { queue, worker };
       this.#queues.set(name, h);
     }
     return h;
@@ -119,9 +122,7 @@ export class RedisBroker implements Broker {
 
   async claim<P = unknown>(queue: string, opts: { waitMs?: number } = {}): Promise<Lease<P> | null> {
     const h = this.#handle(queue);
-    const run = h.claiming.then(() => bounded(this.#claim<P>(queue, h, opts.waitMs ?? 0), (opts.waitMs ?? 0) + CALL_TIMEOUT_MS));
-    h.claiming = run.catch(() => undefined);
-    return run;
+    return bounded(this.#claim<P>(queue, h, opts.waitMs ?? 0), (opts.waitMs ?? 0) + CALL_TIMEOUT_MS);
   }
 
   async #claim<P>(name: string, h: QueueHandle, waitMs: number): Promise<Lease<P> | null> {
@@ -134,9 +135,20 @@ export class RedisBroker implements Broker {
         // cut throughput to a few dozen jobs per second with several claimers.
         let job = await h.worker.getNextJob(token, { block: false });
         if (!job && waitMs > 0 && Date.now() < deadline) {
+          if (h.blocking) {
+            const left = deadline - Date.now();
+            await Promise.race([h.blocking, new Promise((r) => setTimeout(r, left).unref())]);
+            continue;
+          }
           // BullMQ blocks for `drainDelay` seconds (floats are fine since Redis 6): made to fit what is left of waitMs.
           (h.worker.opts as { drainDelay: number }).drainDelay = Math.max(0.01, (deadline - Date.now()) / 1000);
-          job = await h.worker.getNextJob(token, { block: true });
+          const blocking = h.worker.getNextJob(token, { block: true });
+          h.blocking = blocking.then(() => undefined, () => undefined);
+          try {
+            job = await blocking;
+          } finally {
+            h.blocking = undefined;
+          }
         }
         if (job?.id) {
           if (this.#claimed.size > 10_000) this.#claimed.clear();
