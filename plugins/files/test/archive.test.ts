@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import pino from 'pino';
@@ -48,6 +49,9 @@ async function env(t: Test): Promise<Env> {
   return { tk, inst, files, app, call, put, mkdir };
 }
 
+/** CRC-32 of each file entry as the zip records it. */
+const recordedCrc = new Map<string, number>();
+
 /** Every entry of a zip: name → content (empty for directories). */
 function unzip(zip: Buffer): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
@@ -59,6 +63,7 @@ function unzip(zip: Buffer): Promise<Map<string, Buffer>> {
           out.set(entry.fileName, Buffer.alloc(0));
           return file.readEntry();
         }
+        recordedCrc.set(entry.fileName, entry.crc32);
         file.openReadStream(entry, (e, stream) => {
           if (e || !stream) return reject(e);
           const chunks: Buffer[] = [];
@@ -108,6 +113,8 @@ t.test('makes a link to a zip of the selection, directories with everything they
   ]);
   t.equal(entries.get('project-X/Docs/a.txt')?.toString(), 'hello archive');
   t.ok(entries.get('project-X/Docs/sub/b.bin')?.equals(big), 'a binary content comes back byte for byte');
+  t.equal(recordedCrc.get('project-X/Docs/sub/b.bin'), crc32(big), 'the recorded CRC-32 is the content\'s');
+  t.equal(recordedCrc.get('project-X/Docs/a.txt'), crc32('hello archive'));
 
   const again = await e.call('GET', body.links.related, null);
   t.equal(again.statusCode, 200, 'the link works more than once while it lives');
