@@ -1,0 +1,225 @@
+/**
+ * WebDAV with rclone as the client, our server against Apache mod_dav on the same disk in the same run:
+ *
+ *   node --import tsx bench/webdav/run.ts [--small 1000] [--large-mib 1024] [--transfers 8]
+ *
+ * For each server: rclone uploads --small files (1-16 KiB, random bytes) then downloads them into an empty folder,
+ * then uploads one --large-mib file and downloads it. Both servers get Basic auth (ours: a device password; Apache:
+ * htpasswd). Ratios are Apache's time / ours: 1.0 means as fast. Targets: small files >= 1.0, large file >= 0.8.
+ * Our server runs in its own process (plugins/webdav/test/serve.ts: files + vfs-local + webdav, embedded store,
+ * storage under the OS temp folder like Apache's root), so its peak RSS (VmHWM) is its own.
+ * Needs rclone and apache2 (Debian packages); without apache2 only our side is measured.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify, parseArgs } from 'node:util';
+import { freePort, repoRoot } from '../../test/helpers/processes.ts';
+import { Cleanup, fmt, MiB, printJson, table } from '../lib/report.ts';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    small: { type: 'string', default: '1000' },
+    'large-mib': { type: 'string', default: '1024' },
+    transfers: { type: 'string', default: '8' },
+  },
+});
+const SMALL = Math.max(1, Number(values.small));
+const LARGE_MIB = Math.max(1, Number(values['large-mib']));
+const TRANSFERS = String(Math.max(1, Number(values.transfers)));
+const SMALL_TARGET = 1.0;
+const LARGE_TARGET = 0.8;
+
+const cleanup = new Cleanup();
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function exists(cmd: string): Promise<boolean> {
+  return run('sh', ['-c', `command -v ${cmd}`]).then(() => true, () => false);
+}
+
+async function makeSmallTree(dir: string): Promise<number> {
+  let bytes = 0;
+  for (let i = 0; i < SMALL; i++) {
+    const sub = join(dir, `d${i % 20}`);
+    await mkdir(sub, { recursive: true });
+    const size = 1024 + ((i * 7919) % (15 * 1024));
+    bytes += size;
+    await writeFile(join(sub, `f${i}.bin`), randomBytes(size));
+  }
+  return bytes;
+}
+
+async function makeLarge(path: string): Promise<void> {
+  const out = createWriteStream(path);
+  const chunk = randomBytes(MiB);
+  for (let i = 0; i < LARGE_MIB; i++) {
+    // A different first bytes per MiB, so no chunk repeats verbatim.
+    chunk.writeUInt32BE(i, 0);
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) n += e.isDirectory() ? await countFiles(join(dir, e.name)) : 1;
+  return n;
+}
+
+interface Remote {
+  name: string;
+  url: string;
+  user: string;
+  pass: string;
+  pid?: number;
+}
+
+async function rclone(remote: Remote, args: string[], confDir: string): Promise<number> {
+  const { stdout: obscured } = await run('rclone', ['obscure', remote.pass]);
+  const env = {
+    ...process.env,
+    RCLONE_CONFIG: join(confDir, 'rclone.conf'),
+    RCLONE_CONFIG_R_TYPE: 'webdav',
+    RCLONE_CONFIG_R_URL: remote.url,
+    RCLONE_CONFIG_R_VENDOR: 'other',
+    RCLONE_CONFIG_R_USER: remote.user,
+    RCLONE_CONFIG_R_PASS: obscured.trim(),
+  };
+  const t0 = process.hrtime.bigint();
+  await run('rclone', [...args, '--transfers', TRANSFERS, '--checkers', TRANSFERS, '--retries', '1'], { env, maxBuffer: 64 * MiB });
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** VmHWM (peak RSS) of a process, MiB. */
+async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 15_000).unref();
+  });
+}
+
+async function startOurs(): Promise<Remote> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', 'reflect-metadata', 'plugins/webdav/test/serve.ts'], {
+    cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, COZY_TEST_LOG: 'warn' },
+  });
+  cleanup.add(() => waitExit(child));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`our server exited with ${code}`)));
+  });
+  const [url, pass] = line.trim().split(' ');
+  return { name: 'cozy-ts', url, user: 'me', pass, pid: child.pid };
+}
+
+async function startApache(): Promise<Remote> {
+  const root = await mkdtemp(join(tmpdir(), 'davref-'));
+  cleanup.dir(root);
+  await chmod(root, 0o755);
+  for (const d of ['data', 'lock']) {
+    await mkdir(join(root, d));
+    await chmod(join(root, d), 0o777);
+  }
+  await run('htpasswd', ['-bc', join(root, 'htpasswd'), 'bench', 'bench']);
+  const port = await freePort();
+  const child = spawn('apache2', ['-f', join(repoRoot, 'bench/webdav/apache-dav.conf'), '-DFOREGROUND'], {
+    stdio: 'ignore', env: { ...process.env, DAVROOT: root, DAVPORT: String(port) },
+  });
+  cleanup.add(() => waitExit(child));
+  const url = `http://127.0.0.1:${port}/davauth/`;
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(url, { method: 'OPTIONS', headers: { authorization: `Basic ${Buffer.from('bench:bench').toString('base64')}` } }).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (child.exitCode !== null) throw new Error('apache2 failed to start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name: 'apache', url, user: 'bench', pass: 'bench', pid: child.pid };
+}
+
+interface Times {
+  smallUp: number;
+  smallDown: number;
+  largeUp: number;
+  largeDown: number;
+}
+
+async function measure(remote: Remote, work: string, small: string, large: string): Promise<Times> {
+  const conf = await mkdtemp(join(work, `conf-${remote.name}-`));
+  log(`${remote.name}: uploading ${SMALL} small files`);
+  const smallUp = await rclone(remote, ['copy', small, 'r:small'], conf);
+  const down = join(work, `down-${remote.name}`);
+  log(`${remote.name}: downloading them`);
+  const smallDown = await rclone(remote, ['copy', 'r:small', join(down, 'small')], conf);
+  const got = await countFiles(join(down, 'small'));
+  if (got !== SMALL) throw new Error(`${remote.name}: ${got} small files came back, not ${SMALL}`);
+  log(`${remote.name}: uploading ${LARGE_MIB} MiB`);
+  const largeUp = await rclone(remote, ['copy', large, 'r:large'], conf);
+  log(`${remote.name}: downloading it`);
+  const largeDown = await rclone(remote, ['copy', 'r:large', join(down, 'large')], conf);
+  const size = (await stat(join(down, 'large', 'large.bin'))).size;
+  if (size !== LARGE_MIB * MiB) throw new Error(`${remote.name}: the large file came back with ${size} bytes`);
+  return { smallUp, smallDown, largeUp, largeDown };
+}
+
+async function main(): Promise<void> {
+  if (!(await exists('rclone'))) throw new Error('rclone is not installed (apt-get install rclone)');
+  const haveApache = (await exists('apache2')) && (await exists('htpasswd'));
+  const work = await mkdtemp(join(tmpdir(), 'bench-webdav-'));
+  cleanup.dir(work);
+  const small = join(work, 'small');
+  log(`making ${SMALL} small files and one ${LARGE_MIB} MiB file in ${work}`);
+  const smallBytes = await makeSmallTree(small);
+  await mkdir(join(work, 'large-src'));
+  const large = join(work, 'large-src', 'large.bin');
+  await makeLarge(large);
+
+  const results: Record<string, Times> = {};
+  if (haveApache) results.apache = await measure(await startApache(), work, small, large);
+  else log('apache2 not installed: measuring our server only (apt-get install apache2 for the ratios)');
+  const ours = await startOurs();
+  results.ours = await measure(ours, work, small, large);
+  const rss = await peakRss(ours.pid as number);
+
+  const a = results.apache;
+  const o = results.ours;
+  const ratio = (x: number | undefined, y: number) => (x === undefined ? Number.NaN : x / y);
+  const smallRatio = ratio(a && a.smallUp + a.smallDown, o.smallUp + o.smallDown);
+  const largeRatio = ratio(a && a.largeUp + a.largeDown, o.largeUp + o.largeDown);
+  const pass = (v: number, target: number) => (Number.isNaN(v) ? '' : v >= target ? 'PASS' : 'MISS');
+  const rows: Array<Array<string | number>> = [
+    [`${SMALL} small files up (${fmt(smallBytes / MiB, 1)} MiB), s`, a ? fmt(a.smallUp) : '-', fmt(o.smallUp), fmt(ratio(a?.smallUp, o.smallUp)), '', ''],
+    [`${SMALL} small files down, s`, a ? fmt(a.smallDown) : '-', fmt(o.smallDown), fmt(ratio(a?.smallDown, o.smallDown)), '', ''],
+    ['small files, up + down', a ? fmt(a.smallUp + a.smallDown) : '-', fmt(o.smallUp + o.smallDown), fmt(smallRatio), `>= ${SMALL_TARGET}`, pass(smallRatio, SMALL_TARGET)],
+    [`${LARGE_MIB} MiB file up, s`, a ? fmt(a.largeUp) : '-', fmt(o.largeUp), fmt(ratio(a?.largeUp, o.largeUp)), '', ''],
+    [`${LARGE_MIB} MiB file down, s`, a ? fmt(a.largeDown) : '-', fmt(o.largeDown), fmt(ratio(a?.largeDown, o.largeDown)), '', ''],
+    ['large file, up + down', a ? fmt(a.largeUp + a.largeDown) : '-', fmt(o.largeUp + o.largeDown), fmt(largeRatio), `>= ${LARGE_TARGET}`, pass(largeRatio, LARGE_TARGET)],
+    ['our server, peak RSS (VmHWM), MiB', '', fmt(rss, 1), '', '', ''],
+  ];
+  process.stdout.write(`WebDAV through rclone (vendor other, --transfers ${TRANSFERS}); ratio = apache time / ours\n\n`);
+  process.stdout.write(`${table(['measure', 'apache', 'ours', 'ratio', 'target', ''], rows)}\n\n`);
+  printJson('webdav', { small: SMALL, largeMiB: LARGE_MIB, transfers: Number(TRANSFERS), results, smallRatio, largeRatio, peakRssMiB: rss });
+}
+
+main().then(
+  () => cleanup.run(),
+  async (err: unknown) => {
+    log(`bench failed: ${(err as Error).stack ?? String(err)}`);
+    await cleanup.run();
+    process.exitCode = 1;
+  },
+);
