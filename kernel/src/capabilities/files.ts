@@ -78,6 +78,7 @@ export interface FilesCozyMetadata {
 interface EntryDocBase {
   _id: string;
   _rev: string;
+  /** The entry's name; the root has none stored (cozy-stack omits it), read it as `''`. */
   name: string;
   /** Parent directory id; absent only on the root. */
   dir_id?: string;
@@ -225,7 +226,10 @@ export interface UpdateOptions extends ChangeOptions {
 export interface CopyTarget {
   /** Defaults to the source's directory. */
   dirId?: string;
-  /** Defaults to `name (copy).ext`, then `name (copy 2).ext`... when the source's directory is the target. */
+  /**
+   * Defaults to cozy-stack's `name (copy).ext`, numbered `name (copy) (2).ext`... while taken. A name given here
+   * that is taken fails with `nameTaken` (409) unless `replace` is set.
+   */
   name?: string;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { FilesErrors, KernelErrors, isFile, type FileDoc, type InstanceRef, type RegularFileDoc } from '@cozy-ts/kernel';
+import { FilesErrors, KernelErrors, instanceOf, isFile, type FileDoc, type InstanceRef, type RegularFileDoc } from '@cozy-ts/kernel';
 import type { Caller } from './access.ts';
 import { sendJsonApi, type RouteDeps } from './deps.ts';
 import { param } from './params.ts';
@@ -84,7 +84,7 @@ export function registerDownloadRoutes(app: FastifyInstance, d: RouteDeps): void
 
   // No token: the secret is the credential, as in cozy-stack (a browser follows the link itself).
   app.get<{ Params: { secret: string; name: string } }>('/downloads/:secret/:name', async (req, reply) => {
-    const inst = req.instance as InstanceRef;
+    const inst = instanceOf(req);
     if (!/^[0-9a-f]{32}$/.test(req.params.secret)) throw KernelErrors.badRequest('Wrong download token');
     const entry = await d.cache.get<DownloadSecret>(secretKey(inst, req.params.secret));
     if (!entry) throw KernelErrors.badRequest('Wrong download token');
