@@ -113,8 +113,19 @@ function cozyMetadata(old: Doc | undefined, now: string): Record<string, unknown
  * Calendars, address books and their members in the store. Every call takes the instance first; permissions
  * are checked by the caller (routes) before it gets here.
  */
+/** Collections whose listing a process keeps (a few hundred bytes per member). */
+const LIST_CACHE_SIZE = 200;
+/** Past this many changes, walking the index is cheaper than replaying the feed. */
+const LIST_CATCH_UP_LIMIT = 5_000;
+
+interface ListCache {
+  seqs: string[];
+  rows: Map<string, MemberRow>;
+}
+
 export class DavStore {
   readonly #designed = new Set<string>();
+  readonly #lists = new Map<string, ListCache>();
 
   constructor(
     private readonly store: DocumentStore,
@@ -240,10 +251,55 @@ export class DavStore {
   }
 
   /**
-   * A collection's members from the primary index (names and revisions; documents only when asked). The default
-   * address book also holds the contacts made in Cozy, whose ids have no collection part.
+   * A collection's members (names and revisions; documents only when asked). Without documents the listing is
+   * kept per collection and brought up to date from the change feeds since it was made, so a client polling an
+   * unchanged collection costs two one-row reads instead of a walk of the index. The cache is only a copy: each
+   * use checks it against the store's sequences, so another process's writes are never missed.
    */
   async listMembers(inst: InstanceRef, kind: HomeKind, coll: string, withDocs = false): Promise<MemberRow[]> {
+    if (withDocs || (kind === 'contacts' && coll === DEFAULT_ADDRESSBOOK)) return this.#listFromIndex(inst, kind, coll, withDocs);
+    const key = `${inst.prefix}\n${kind}\n${coll}`;
+    const seqs = await this.#seqs(inst, kind);
+    let entry = this.#lists.get(key);
+    if (entry) {
+      this.#lists.delete(key);
+      const current = entry;
+      const stale = seqs.some((seq, i) => seq !== current.seqs[i]);
+      if (stale && !(await this.#catchUp(inst, kind, coll, current))) entry = undefined;
+    }
+    if (!entry) {
+      const rows = await this.#listFromIndex(inst, kind, coll, false);
+      entry = { seqs, rows: new Map(rows.map((r) => [`${r.doctype}\n${r.name}`, r])) };
+    }
+    this.#lists.set(key, entry);
+    if (this.#lists.size > LIST_CACHE_SIZE) this.#lists.delete(this.#lists.keys().next().value as string);
+    return [...entry.rows.values()];
+  }
+
+  /** Applies the changes since the cached listing; false when the feed cannot say (then the index is walked). */
+  async #catchUp(inst: InstanceRef, kind: HomeKind, coll: string, entry: ListCache): Promise<boolean> {
+    const prefix = `${coll}/`;
+    for (const [i, doctype] of memberDoctypes(kind).entries()) {
+      let feed;
+      try {
+        feed = await this.store.changes(inst, doctype, { since: entry.seqs[i] });
+      } catch {
+        return false;
+      }
+      if (feed.results.length > LIST_CATCH_UP_LIMIT) return false;
+      for (const row of feed.results) {
+        if (!row.id.startsWith(prefix)) continue;
+        const name = row.id.slice(prefix.length);
+        const key = `${doctype}\n${name}`;
+        if (row.deleted) entry.rows.delete(key);
+        else entry.rows.set(key, rowOf(name, row.id, doctype, row.changes[0]?.rev ?? ''));
+      }
+      entry.seqs[i] = feed.last_seq;
+    }
+    return true;
+  }
+
+  async #listFromIndex(inst: InstanceRef, kind: HomeKind, coll: string, withDocs: boolean): Promise<MemberRow[]> {
     const out: MemberRow[] = [];
     for (const doctype of memberDoctypes(kind)) {
       const res = await this.store.allDocs(inst, doctype, { ...memberRange(coll), include_docs: withDocs }).catch((err: unknown) => {

@@ -94,3 +94,24 @@ t.test('contacts made or changed through the store (as /data does) reach the nex
   const gone = await s.dav('REPORT', '/sync/contacts/default/', SYNC(t4));
   t.match(gone.text, `<D:href>/sync/contacts/default/${made.id}.vcf</D:href><D:status>HTTP/1.1 404 Not Found</D:status>`, 'a deletion through /data is reported');
 });
+
+t.test('a listing kept between requests follows writes made elsewhere (another process, /data)', async (t) => {
+  const s = await startSync(t);
+  await s.dav('MKCALENDAR', '/sync/calendars/cal/');
+  const ics = (uid: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nDTSTART:20250101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+  for (const n of ['a', 'b', 'c']) await s.dav('PUT', `/sync/calendars/cal/${n}.ics`, ics(n), { 'content-type': 'text/calendar' });
+  const list = async () => [...(await s.dav('PROPFIND', '/sync/calendars/cal/', '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>', { depth: '1' })).text.matchAll(/<D:href>[^<]*\/([^/<]+\.ics)<\/D:href><D:propstat><D:prop><D:getetag>([^<]+)</g)].map((m) => `${m[1]} ${m[2]}`).sort();
+  const before = await list();
+  t.equal(before.length, 3);
+  t.same(await list(), before, 'unchanged');
+
+  const store = s.tk.kernel.store;
+  const b = await store.get(s.inst, 'io.cozy.calendar.events', 'cal/b.ics');
+  const edited = await store.put(s.inst, 'io.cozy.calendar.events', { ...b, summary: 'edited elsewhere' });
+  const c = await store.get(s.inst, 'io.cozy.calendar.events', 'cal/c.ics');
+  await store.delete(s.inst, 'io.cozy.calendar.events', 'cal/c.ics', c._rev as string);
+  await store.put(s.inst, 'io.cozy.calendar.events', { _id: 'cal/d.ics', dav: { collection: 'cal', href: 'd.ics', uid: 'd', raw: ics('d'), size: 1 } });
+  const after = await list();
+  t.same(after.map((l) => l.split(' ')[0]), ['a.ics', 'b.ics', 'd.ics'], 'the deletion and the new member are seen');
+  t.ok(after.includes(`b.ics "${edited.rev}"`), 'and the new revision of the edited one');
+});
