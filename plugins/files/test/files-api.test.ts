@@ -215,6 +215,31 @@ t.test('/files', async (t) => {
     t.equal((await call('GET', '/files/downloads/0123456789abcdef0123456789abcdef/x', { scope: null })).statusCode, 400);
   });
 
+  await t.test('dates: CreatedAt / UpdatedAt first, then the Date header, never updated before created', async (t) => {
+    const d = await mkdir('dates');
+    const date = 'Mon, 19 Sep 2016 12:38:04 GMT';
+    const a = attrs(await call('POST', `/files/${d.id}?Type=file&Name=a.txt&CreatedAt=2015-01-02T03:04:05Z`, { body: 'a', headers: { date } }));
+    t.equal(a.created_at, '2015-01-02T03:04:05.000Z');
+    t.equal(a.updated_at, '2016-09-19T12:38:04.000Z', 'the Date header');
+    const b = attrs(await call('POST', `/files/${d.id}?Type=file&Name=b.txt&CreatedAt=2020-01-01T00:00:00Z&UpdatedAt=2019-01-01T00:00:00Z`, { body: 'b' }));
+    t.equal(b.updated_at, b.created_at, 'an update before the creation becomes the creation');
+    t.equal((await call('POST', `/files/${d.id}?Type=file&Name=c.txt&CreatedAt=yesterday`, { body: 'c' })).statusCode, 422);
+  });
+
+  await t.test('lists a directory page by page through links.next', async (t) => {
+    const d = await mkdir('paged');
+    for (let i = 0; i < 5; i++) await upload(d.id, `p${i}.txt`, String(i));
+    const names: string[] = [];
+    let url: string | undefined = `/files/${d.id}?page[limit]=2`;
+    while (url) {
+      const body = (await call('GET', url)).json();
+      t.equal(body.data.relationships.contents.meta.count, 5);
+      names.push(...body.included.map((e: { attributes: { name: string } }) => e.attributes.name));
+      url = body.links?.next;
+    }
+    t.same(names, ['p0.txt', 'p1.txt', 'p2.txt', 'p3.txt', 'p4.txt']);
+  });
+
   await t.test('creates directories by path, recursively', async (t) => {
     const res = await call('POST', '/files/?Type=directory&Path=/by/path/deep&Recursive=true');
     t.equal(res.statusCode, 201);
