@@ -25,7 +25,6 @@ t.test('redis: no Redis at start, or Redis gone later, gives 503s in bounded tim
   const server = await startRedisServer();
   t.teardown(() => server.kill());
   const b = await RedisBroker.connect({ url: server.url, prefix: 'dying' });
-  t.teardown(() => b.close());
   await b.enqueue('q', 1);
   await server.kill('SIGKILL');
   const t0 = Date.now();
@@ -34,6 +33,8 @@ t.test('redis: no Redis at start, or Redis gone later, gives 503s in bounded tim
   t.ok(Date.now() - t0 < 15_000, `503s within bounds (${Date.now() - t0} ms)`);
   const revived = await startRedisServer(server.port);
   t.teardown(() => revived.kill());
+  // Closed while its Redis is still there (teardowns run last first).
+  t.teardown(() => b.close());
   let ok = false;
   for (let i = 0; i < 50 && !ok; i++) {
     ok = await b.enqueue('q', 3).then(() => true, () => false);
