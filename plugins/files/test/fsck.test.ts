@@ -26,11 +26,22 @@ interface Env {
   run(opts?: Parameters<typeof fsck>[3]): Promise<FsckLog[]>;
 }
 
+let shared: Promise<TestKernel> | undefined;
+let instances = 0;
+
+/** One kernel for the whole file (its boot is the costly part); each test gets an instance of its own. */
+function sharedKernel(): Promise<TestKernel> {
+  shared ??= startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {} } } }).then((tk) => {
+    t.teardown(() => tk.close());
+    return tk;
+  });
+  return shared;
+}
+
 /** A kernel with the local content backend only: the index is written by hand, so any anomaly can be made. */
 async function env(t: Test): Promise<Env> {
-  const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {} } } });
-  t.teardown(() => tk.close());
-  const inst = await tk.createInstance('alice.example');
+  const tk = await sharedKernel();
+  const inst = await tk.createInstance(`alice${++instances}.example`);
   const vfs = tk.kernel.container.resolve<VfsContent>(VFS.token);
   const store = tk.kernel.store;
   const dir: Env['dir'] = async (id, dirId, name, path) => {
@@ -104,7 +115,7 @@ t.test('a missing root stops the index check', async (t) => {
 
 t.test('reports content anomalies against the local backend', async (t) => {
   const e = await env(t);
-  const area = join(e.tk.dir, 'files', 'alice.example');
+  const area = join(e.tk.dir, 'files', e.inst.domain);
   await e.file('file-ok-0001', ROOT, 'ok.txt', 'fine');
   // The index says another content than the disk holds, same size then other size.
   await e.file('file-md5-001', ROOT, 'md5.txt', 'abcd', { md5sum: createHash('md5').update('ABCD').digest('base64') });

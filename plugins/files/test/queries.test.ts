@@ -20,14 +20,25 @@ interface Env {
   mkdir(dirId: string, name: string): Promise<string>;
 }
 
+let shared: Promise<TestKernel> | undefined;
+let instances = 0;
+
+/** One kernel for the whole file (its boot is the costly part); each test gets an instance of its own. */
+function sharedKernel(): Promise<TestKernel> {
+  shared ??= startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} } } }).then((tk) => {
+    t.teardown(() => tk.close());
+    return tk;
+  });
+  return shared;
+}
+
 /**
  * The query routes on their own fastify app, with the kernel's instance, auth and the files plugin's VFS service,
  * so they are tested whatever the plugin's wiring. Thumbnail links are a fixed stand-in.
  */
 async function env(t: Test): Promise<Env> {
-  const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} } } });
-  t.teardown(() => tk.close());
-  const inst = await tk.createInstance(DOMAIN);
+  const tk = await sharedKernel();
+  const inst = await tk.createInstance(`alice${++instances}.example`);
   const files = tk.kernel.container.resolve<FilesService>(FILES.token);
   const svc = files as VfsService;
   const app: FastifyInstance = Fastify();

@@ -30,10 +30,21 @@ async function bytes(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+let shared: Promise<TestKernel> | undefined;
+let instances = 0;
+
+/** One kernel for the whole file (its boot is the costly part); each test gets an instance of its own. */
+function sharedKernel(): Promise<TestKernel> {
+  shared ??= startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {} } } }).then((tk) => {
+    t.teardown(() => tk.close());
+    return tk;
+  });
+  return shared;
+}
+
 async function env(t: Test, options?: { concurrency?: number; maxPending?: number }): Promise<Env> {
-  const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {} } } });
-  t.teardown(() => tk.close());
-  const inst = await tk.createInstance('alice.example');
+  const tk = await sharedKernel();
+  const inst = await tk.createInstance(`alice${++instances}.example`);
   const vfs = tk.kernel.container.resolve<VfsContent>(VFS.token);
   const store = tk.kernel.store;
   await store.put(inst, FILES, { _id: ROOT, type: 'directory', name: '', path: '/' });
