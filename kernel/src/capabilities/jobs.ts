@@ -73,6 +73,8 @@ export interface JobRequest {
   message?: unknown;
   options?: JobOptions;
   manual?: boolean;
+  /** The job becomes runnable this many ms after it is queued (a delayed mail, a debounce); at most a year. */
+  delayMs?: number;
   /** Extra fields stored on the job document (`trigger_id`, `event`, `payload`, and for a time trigger the `scheduled_at` it fired for). */
   extra?: { trigger_id?: string; event?: unknown; payload?: unknown; scheduled_at?: string };
 }

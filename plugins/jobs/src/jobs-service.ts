@@ -4,6 +4,8 @@ import { JobsErrors } from './errors.ts';
 import { JobStore, newId } from './job-store.ts';
 import { queueOf, type ResolvedWorker, type WorkerRegistry } from './workers.ts';
 
+const MAX_DELAY_MS = 366 * 86_400_000;
+
 /** What the broker carries: the job document is the truth, the message only points at it. */
 export interface JobMessage {
   domain: string;
@@ -59,7 +61,9 @@ export class JobsServiceImpl implements JobsService {
   }
 
   push(inst: InstanceRef, req: JobRequest): Promise<JobDoc> {
-    return this.pushDelayed(inst, req, 0);
+    const delay = req.delayMs ?? 0;
+    if (!Number.isFinite(delay) || delay < 0 || delay > MAX_DELAY_MS) throw JobsErrors.badOptions('delayMs must be between 0 and a year');
+    return this.pushDelayed(inst, req, delay);
   }
 
   /** Like push, the job becoming runnable `delayMs` later (debounced triggers). */

@@ -17,6 +17,8 @@ interface Input {
   state?: unknown;
   preferred_channels?: string[];
   data?: Record<string, unknown>;
+  /** Send later: the mail waits until then (the in-app copy is kept at once, as cozy-stack does). */
+  at?: number;
 }
 
 function text(attrs: Record<string, unknown>, field: string, required: boolean, max = MAX_TEXT): string | undefined {
@@ -47,6 +49,12 @@ export function readNotification(attrs: Record<string, unknown>): Input {
       throw NotificationErrors.bad('preferred_channels must be a list of "mobile", "mail", "sms"');
     }
     input.preferred_channels = pc as string[];
+  }
+  if (attrs.at !== undefined && attrs.at !== null && attrs.at !== '') {
+    const at = typeof attrs.at === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(attrs.at) ? Date.parse(attrs.at) : Number.NaN;
+    if (!Number.isFinite(at)) throw NotificationErrors.bad('at must be an ISO-8601 date', { source: { pointer: '/data/attributes/at' } });
+    if (at - Date.now() > 366 * 86_400_000) throw NotificationErrors.bad('at is too far in the future', { source: { pointer: '/data/attributes/at' } });
+    input.at = at;
   }
   if (attrs.data !== undefined && attrs.data !== null) {
     if (typeof attrs.data !== 'object' || Array.isArray(attrs.data)) throw NotificationErrors.bad('data must be an object');
@@ -124,6 +132,7 @@ export class NotificationCenter {
     if (channels.includes('mail') && (await this.prefs.allows(inst, sender.slug, input.category, 'mail'))) {
       await this.jobs.push(inst, {
         worker: 'sendmail',
+        delayMs: input.at ? Math.max(0, input.at - Date.now()) : 0,
         message: {
           mode: 'noreply',
           subject: input.title,

@@ -135,3 +135,16 @@ t.test('sendmail: a refusing SMTP server makes the job retry then end errored; b
   t.match(sink.mails.at(-1)?.raw, /Reply-To: alice@example.net/);
   t.ok((await sendmailJobs(s)).length >= 3);
 });
+
+t.test('at: the mail waits until then; a bad date is 400', async (t) => {
+  const { sink, appToken, post } = await setupCenter(t);
+  const at = new Date(Date.now() + 1_500).toISOString();
+  const res = await post(appToken, { category: 'news', title: 'Later', at });
+  t.equal(res.statusCode, 201, res.body);
+  t.ok(res.json().data.id, 'in app at once');
+  await sleep(800);
+  t.equal(sink.mails.length, 0, 'not mailed yet');
+  t.ok(await until(() => sink.mails.length === 1), 'mailed at its time');
+  t.equal((await post(appToken, { category: 'news', title: 'x', at: 'tomorrow' })).statusCode, 400);
+  t.equal((await post(appToken, { category: 'news', title: 'x', at: '2999-01-01T00:00:00Z' })).statusCode, 400);
+});
