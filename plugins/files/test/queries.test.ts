@@ -110,6 +110,10 @@ t.test('POST /files/_find: no_index until an index exists, then JSON:API pages w
   const withPath = (await e.call('POST', '/files/_find', token, { selector: { class: 'image' }, fields: ['name', 'path'] })).json();
   t.match(withPath.data[0].attributes.path, /^\/Photos\//);
 
+  await e.tk.kernel.store.createIndex(e.inst, FILES_DOCTYPE, { index: { fields: ['_id'] } });
+  const everything = (await e.call('POST', '/files/_find', token, { selector: { _id: { $gt: null } }, limit: 1000 })).json();
+  t.notOk(everything.data.some((d: { id: string }) => d.id.startsWith('_design/')), 'never a design document');
+  t.ok(everything.data.some((d: { id: string }) => d.id === photos));
   const dirs = (await e.call('POST', '/files/_find', token, { selector: { class: 'image' }, limit: 5000 })).json();
   t.equal(dirs.data.length, 3, 'a limit above 1000 becomes 100');
 });

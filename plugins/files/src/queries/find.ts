@@ -107,7 +107,9 @@ export async function findFiles(store: DocumentStore, inst: InstanceRef, q: File
   }
   if (res.warning?.includes(FULL_SCAN_WARNING)) throw QueryErrors.noIndex('no_index: no matching index found, create an index');
   const full = res.docs.length >= q.request.limit;
-  const answer: FilesFindAnswer = { docs: res.docs, count: full ? UNKNOWN_COUNT : q.skip + res.docs.length };
+  // CouchDB's _find never returns design documents; an embedded store's full scan may.
+  const docs = res.docs.filter((d) => !d._id.startsWith('_design/'));
+  const answer: FilesFindAnswer = { docs, count: full ? UNKNOWN_COUNT : q.skip + docs.length };
   if (full && res.bookmark) answer.next = res.bookmark;
   const warnings = [warning, res.warning].filter(Boolean);
   if (warnings.length > 0) answer.warning = warnings.join('\n');
