@@ -218,6 +218,10 @@ t.test('referenced_by: add and remove references on an entry, with the entry\'s 
   t.equal(added.json().meta.count, 2);
   t.match(added.json().meta.rev, /^2-/);
   t.same((await e.call('POST', url, token, { data: a })).json().data, [a, b], 'adding twice keeps one');
+  const listed = await e.call('GET', url, token);
+  t.equal(listed.statusCode, 200);
+  t.same(listed.json().data, [a, b]);
+  t.equal((await e.call('GET', url, await e.cli('io.cozy.files:GET:some-other-id'))).statusCode, 403);
   const removed = (await e.call('DELETE', url, token, { data: [a] })).json();
   t.same(removed.data, [b]);
   const stored = await e.tk.kernel.store.get(e.inst, FILES_DOCTYPE, file);

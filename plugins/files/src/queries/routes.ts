@@ -37,7 +37,8 @@ async function wholeType(deps: QueryDeps, req: FastifyRequest): Promise<Caller> 
  * - `POST /files/_all_docs`: entries by ids, JSON:API, files with their path;
  * - `GET /files/_changes`: the changes feed (`since`, `limit`, `include_docs`, `fields`, `include_file_path`,
  *   `skip_deleted`, `skip_trashed`); entries an OAuth client does not synchronise come as deletions;
- * - `POST` / `DELETE /files/:id/relationships/referenced_by`: add or remove references on an entry.
+ * - `POST` / `DELETE /files/:id/relationships/referenced_by`: add or remove references on an entry (and `GET`, which
+ *   cozy-stack does not have, to read them alone).
  * The first three need GET on the whole doctype, as in cozy-stack; references need PATCH (add) or DELETE (remove)
  * on the entry, a permission on a folder covering what it holds.
  *
@@ -87,6 +88,15 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
     const data = doc.referenced_by ?? [];
     return reply.type(JSONAPI_CONTENT_TYPE).send(JSON.stringify({ meta: { rev: doc._rev, count: data.length }, data }));
   };
+  // Not in cozy-stack (its files carry their references in `relationships.referenced_by`): the list alone, for
+  // clients that want it without the rest of the document. GET on the entry.
+  app.get<{ Params: { id: string } }>('/:id/relationships/referenced_by', async (req, reply) => {
+    const caller = await deps.access.caller(req);
+    const doc = await deps.files.stat(caller.inst, req.params.id);
+    if (!(await deps.access.holds(caller, 'GET', doc))) throw AuthErrors.forbidden();
+    const data = doc.referenced_by ?? [];
+    return reply.type(JSONAPI_CONTENT_TYPE).send(JSON.stringify({ meta: { rev: doc._rev, count: data.length }, data }));
+  });
   app.post<{ Params: { id: string } }>('/:id/relationships/referenced_by', references('add', 'PATCH'));
   app.delete<{ Params: { id: string } }>('/:id/relationships/referenced_by', references('remove', 'DELETE'));
 }
