@@ -127,6 +127,27 @@ t.test('concurrency, partial bodies, quota and a store failure', async (t) => {
     t.equal(again.statusCode, 201);
   });
 
+  await t.test('a share code for one folder reaches what it holds, never its parent', async (t) => {
+    const parent = await mkdir(s, 'share-parent');
+    const shared = await mkdir(s, 'shared', parent.id);
+    const inside = attrs(await s.call('POST', `/files/${shared.id}?Type=file&Name=in.txt`, { body: 'in', headers: { 'content-type': 'text/plain' } }));
+    const outside = attrs(await s.call('POST', `/files/${parent.id}?Type=file&Name=out.txt`, { body: 'out', headers: { 'content-type': 'text/plain' } }));
+    const made = await s.call('POST', '/permissions?codes=link', { body: { data: { type: 'io.cozy.permissions', attributes: {
+      permissions: { files: { type: 'io.cozy.files', verbs: ['GET'], values: [shared.id] } },
+    } } } });
+    t.equal(made.statusCode, 200, made.body);
+    const code = made.json().data.attributes.codes.link as string;
+    const as = (url: string) => s.tk.kernel.app.inject({ method: 'GET', url, headers: { host: 'alice.example', authorization: `Bearer ${code}` } });
+    t.equal((await as(`/files/download/${inside.id}`)).body, 'in');
+    t.equal((await as(`/files/${shared.id}`)).statusCode, 200);
+    t.equal((await as(`/files/${parent.id}`)).statusCode, 403);
+    t.equal((await as(`/files/download/${outside.id}`)).statusCode, 403);
+    t.equal((await as('/files/download?Path=/share-parent/out.txt')).statusCode, 403);
+    t.equal((await as('/files/io.cozy.files.root-dir')).statusCode, 403);
+    const write = await s.tk.kernel.app.inject({ method: 'POST', url: `/files/${shared.id}?Type=file&Name=x.txt`, payload: 'x', headers: { host: 'alice.example', authorization: `Bearer ${code}` } });
+    t.equal(write.statusCode, 403, 'a read-only share cannot write');
+  });
+
   await t.test('path traversal in names, paths and ids is refused', async (t) => {
     for (const name of ['..', '../x', '/etc/passwd', 'a/../../b']) {
       const res = await s.call('POST', `/files/${ROOT_DIR_ID}?Type=file&Name=${encodeURIComponent(name)}`, { body: 'x' });
