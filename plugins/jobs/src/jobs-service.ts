@@ -84,6 +84,10 @@ export class JobsServiceImpl implements JobsService {
       ...(req.extra?.payload !== undefined ? { payload: req.extra.payload } : {}),
       ...(req.extra?.scheduled_at ? { scheduled_at: req.extra.scheduled_at } : {}),
     };
+    if (w.client) {
+      // Nothing runs it here: the client app does, and says how it went with PATCH /jobs/:id.
+      return this.jobs.create(inst, { ...doc, state: 'running', started_at: doc.queued_at, exec_count: 1 });
+    }
     const created = await this.jobs.create(inst, doc);
     const message: JobMessage = { domain: inst.domain, prefix: inst.prefix, id: doc._id };
     try {
@@ -98,5 +102,17 @@ export class JobsServiceImpl implements JobsService {
 
   get(inst: InstanceRef, id: string): Promise<JobDoc> {
     return this.jobs.get(inst, id);
+  }
+
+  /** The outcome of a `client` job, reported by the client app (cozy-stack's PATCH /jobs/:id). */
+  async settleClientJob(inst: InstanceRef, id: string, state: unknown, error: unknown): Promise<JobDoc> {
+    if (state !== 'done' && state !== 'errored') throw JobsErrors.badRequest('state must be done or errored', { source: { pointer: '/data/attributes/state' } });
+    const updated = await this.jobs.update(inst, id, () => ({
+      state,
+      error: state === 'errored' ? (typeof error === 'string' ? error.slice(0, 2_000) : 'errored') : '',
+      finished_at: new Date().toISOString(),
+    }));
+    if (!updated) throw JobsErrors.jobNotFound();
+    return updated;
   }
 }

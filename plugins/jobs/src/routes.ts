@@ -168,6 +168,15 @@ export async function jobsRoutes(app: FastifyInstance, deps: JobsRouteDeps): Pro
     return reply.code(204).send();
   });
 
+  app.patch<{ Params: { id: string } }>('/:id', async (req, reply) => {
+    const inst = instanceOf(req);
+    const job = await jobs.get(inst, req.params.id);
+    await auth.allow(req, 'PATCH', JOBS_DOCTYPE, job);
+    if (!jobs.registry.get(job.worker).client) throw JobsErrors.reservedWorker('Only jobs of the client worker can be updated');
+    const attrs = readResource(req.body).attributes;
+    return send(reply, 200, { data: jobResource(await jobs.settleClientJob(inst, job._id, attrs.state, attrs.error)) });
+  });
+
   app.get<{ Params: { id: string } }>('/:id', async (req, reply) => {
     const job = await jobs.get(instanceOf(req), req.params.id);
     await auth.allow(req, 'GET', JOBS_DOCTYPE, job);

@@ -56,7 +56,7 @@ export class Runner {
 
   start(workers: ResolvedWorker[]): void {
     for (const w of workers) {
-      if (w.external || !w.run) continue;
+      if (w.external || w.client || !w.run) continue;
       this.loop(queueOf(w.type), w.concurrency, (lease) => this.#runOne(lease as Lease<JobMessage>, w));
     }
   }

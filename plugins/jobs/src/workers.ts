@@ -12,6 +12,8 @@ export interface ResolvedWorker {
   backoffMs: number;
   reserved: boolean;
   external: boolean;
+  /** cozy-stack's `client` worker: jobs run by a client app, which reports the outcome with PATCH /jobs/:id. */
+  client: boolean;
   run?: WorkerDefinition['run'];
 }
 
@@ -22,6 +24,7 @@ export function queueOf(worker: string): string {
 }
 
 export const TRIGGER_QUEUE = 'cozy-triggers';
+export const CLIENT_WORKER = 'client';
 
 export class WorkerRegistry {
   readonly #workers = new Map<string, ResolvedWorker>();
@@ -30,6 +33,9 @@ export class WorkerRegistry {
     for (const [type, o] of Object.entries(config.external.workers)) {
       this.#add(type, { reserved: o.reserved }, true);
     }
+    this.#workers.set(CLIENT_WORKER, {
+      type: CLIENT_WORKER, concurrency: 0, maxExecCount: 1, timeout: 3_600, maxTimeout: 86_400, backoffMs: 0, reserved: false, external: false, client: true,
+    });
   }
 
   register(type: string, def: WorkerDefinition): void {
@@ -51,6 +57,7 @@ export class WorkerRegistry {
       backoffMs: def.backoffMs ?? this.config.backoffMs,
       reserved: def.reserved ?? false,
       external,
+      client: false,
       run: def.run,
     });
   }

@@ -190,3 +190,24 @@ t.test('trigger permissions follow the worker selector; list filters on Worker a
   const state = (await s.call('GET', `/jobs/triggers/${trig.id}/state`, 'io.cozy.triggers')).json().data.attributes;
   t.equal(state.last_manual_job_id, launched.json().data.id);
 });
+
+t.test('@client triggers: launch gives a running client job that the app settles with PATCH /jobs/:id', async (t) => {
+  const s = await setup(t, { workers });
+  const res = await create(s, { type: '@client', worker: 'whatever', message: { konnector: 'bank' } });
+  t.equal(res.statusCode, 201, res.body);
+  const trig = res.json().data;
+  t.equal(trig.attributes.worker, 'client', 'the worker is forced');
+  const launched = (await s.call('POST', `/jobs/triggers/${trig.id}/launch`, 'io.cozy.triggers')).json().data;
+  t.match(launched.attributes, { worker: 'client', state: 'running', trigger_id: trig.id });
+  const patch = (id: string, attributes: unknown, scope = 'io.cozy.jobs') => s.call('PATCH', `/jobs/${id}`, scope, { data: { type: 'io.cozy.jobs', id, attributes } });
+  t.equal((await patch(launched.id, { state: 'running' })).statusCode, 400);
+  t.equal((await patch(launched.id, { state: 'errored', error: 'LOGIN_FAILED' }, 'io.cozy.jobs:GET')).statusCode, 403);
+  const done = await patch(launched.id, { state: 'errored', error: 'LOGIN_FAILED' });
+  t.equal(done.statusCode, 200, done.body);
+  t.match(done.json().data.attributes, { state: 'errored', error: 'LOGIN_FAILED' });
+  t.ok(done.json().data.attributes.finished_at);
+  t.equal((await s.call('GET', `/jobs/triggers/${trig.id}/state`, 'io.cozy.triggers')).json().data.attributes.last_error, 'LOGIN_FAILED');
+  const echo = (await s.call('POST', '/jobs/queue/echo', 'io.cozy.jobs', { data: { attributes: {} } })).json().data;
+  t.equal((await patch(echo.id, { state: 'done' })).statusCode, 403, 'only client jobs');
+  t.equal((await create(s, { type: '@client', worker: 'client', arguments: '' })).statusCode, 201);
+});

@@ -120,6 +120,8 @@ export class TriggerService {
 
   async create(inst: InstanceRef, input: TriggerInput): Promise<TriggerDoc> {
     if (typeof input.type !== 'string') throw JobsErrors.badTrigger('type is required', { source: { pointer: '/data/attributes/type' } });
+    // cozy-stack forces the worker of a @client trigger.
+    if (input.type === '@client') input = { ...input, worker: 'client' };
     if (typeof input.worker !== 'string') throw JobsErrors.badTrigger('worker is required', { source: { pointer: '/data/attributes/worker' } });
     if (input.arguments !== undefined && input.arguments !== null && typeof input.arguments !== 'string') {
       throw JobsErrors.badTrigger('arguments must be a string', { source: { pointer: '/data/attributes/arguments' } });
@@ -131,8 +133,8 @@ export class TriggerService {
     const doc: TriggerDoc = {
       _id: newId(),
       domain: inst.domain,
-      type: input.type,
-      worker: input.worker,
+      type: input.type as string,
+      worker: input.worker as string,
       arguments: (input.arguments as string | undefined) ?? '',
       debounce: (input.debounce as string | undefined) ?? '',
       options: (input.options as Record<string, unknown> | undefined) ?? null,
@@ -198,7 +200,7 @@ export class TriggerService {
 
   async #afterChange(inst: InstanceRef, t: TriggerDoc): Promise<void> {
     if (t.type === '@event') await this.#invalidate(inst.domain);
-    else await this.scheduleNext(inst, t, Date.now());
+    else if (t.type !== '@webhook' && t.type !== '@client') await this.scheduleNext(inst, t, Date.now());
   }
 
   async #invalidate(domain: string): Promise<void> {
@@ -253,7 +255,7 @@ export class TriggerService {
       const inst = { domain: doc.domain, prefix: doc.prefix };
       try {
         for (const t of await this.list(inst)) {
-          if (t.type === '@event' || t.type === '@webhook') continue;
+          if (t.type === '@event' || t.type === '@webhook' || t.type === '@client') continue;
           try {
             await this.scheduleNext(inst, t, Date.now());
             n++;

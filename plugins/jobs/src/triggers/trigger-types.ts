@@ -30,9 +30,10 @@ export interface EventRule {
 export type Schedule =
   | { kind: 'time'; once: boolean; next(after: number): number | null }
   | { kind: 'event'; rules: EventRule[] }
-  | { kind: 'webhook' };
+  | { kind: 'webhook' }
+  | { kind: 'client' };
 
-export const TRIGGER_TYPES = ['@cron', '@every', '@at', '@in', '@hourly', '@daily', '@weekly', '@monthly', '@event', '@webhook'] as const;
+export const TRIGGER_TYPES = ['@cron', '@every', '@at', '@in', '@hourly', '@daily', '@weekly', '@monthly', '@event', '@webhook', '@client'] as const;
 const VERBS = new Set<string>(['CREATED', 'UPDATED', 'DELETED']);
 const SELECTOR = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -128,6 +129,9 @@ export function scheduleOf(t: TriggerDoc, minIntervalMs: number): Schedule {
       return { kind: 'event', rules: eventRules(args) };
     case '@webhook':
       return { kind: 'webhook' };
+    case '@client':
+      if (t.worker !== 'client') bad('@client triggers are for the client worker');
+      return { kind: 'client' };
     default:
       throw JobsErrors.badTrigger(`Unknown trigger type ${JSON.stringify(String(t.type).slice(0, 32))}`, { source: { pointer: '/data/attributes/type' } });
   }
