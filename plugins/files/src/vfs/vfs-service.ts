@@ -348,7 +348,7 @@ export class VfsService implements FilesService {
   /** Renames and/or moves `doc`, writing `next` (its other changes) with the new place. */
   async #moveLocked(inst: InstanceRef, doc: FileDoc, next: Record<string, unknown>, dirId: string, name: string, opts: UpdateOptions): Promise<FileDoc> {
     const oldPath = await this.pathOf(inst, doc);
-    const parent = dirId === doc.dir_id ? await this.dirOf(inst, dirId, 'parent') : await this.dirOf(inst, dirId, 'parent');
+    const parent = await this.dirOf(inst, dirId, 'parent');
     const fromTrash = isUnderTrash(oldPath);
     const toTrash = isUnderTrash(parent.path);
     if (fromTrash && dirId !== doc.dir_id) throw FilesErrors.alreadyTrashed();
