@@ -166,6 +166,10 @@ t.test('refuses bad selections and bad links', async (t) => {
   t.equal((await post({ pages: [{ id, page: 1 }] })).statusCode, 400);
   t.equal((await post({ ids: ['no-such-file-id'] })).statusCode, 404);
   t.equal((await post({ files: ['/nowhere.txt'] })).statusCode, 404);
+  for (const path of ['../etc/passwd', '/../../etc/passwd', '/a/../a.txt', 'a.txt', '/.cozy_versions']) {
+    const status = (await post({ files: [path] })).statusCode;
+    t.ok([400, 404, 422].includes(status), `${path} is refused (${status})`);
+  }
   t.equal((await e.call('GET', '/files/archive/0123456789abcdef/x.zip', null)).statusCode, 400);
   t.equal((await e.call('GET', '/files/archive/..%2F..%2Fetc/x.zip', null)).statusCode, 400);
 

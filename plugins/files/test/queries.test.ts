@@ -180,6 +180,10 @@ t.test('GET /files/_changes: cozy-stack options, design documents never shown', 
   t.equal(rest.pending, 0);
   t.notOk(rest.results.some((r: { id: string }) => limited.results.some((l: { id: string }) => l.id === r.id && r.id === ROOT_DIR_ID)), 'since continues after the first page');
 
+  for (const since of ['garbage', '-5', '{"a":1}', 'now']) {
+    const res = await e.call('GET', `/files/_changes?since=${encodeURIComponent(since)}`, token);
+    t.ok(res.statusCode === 200 || res.statusCode === 400, `since=${since} is answered, not a crash (${res.statusCode})`);
+  }
   t.equal((await e.call('GET', '/files/_changes?feed=continuous', token)).statusCode, 400);
   t.equal((await e.call('GET', '/files/_changes?include_file_path=true', token)).statusCode, 400, 'include_file_path needs include_docs');
   t.equal((await e.call('GET', '/files/_changes?limit=abc', token)).statusCode, 400);
