@@ -49,7 +49,6 @@ export function readArchiveSpec(body: unknown): ArchiveSpec {
   if (a.name !== undefined && typeof a.name !== 'string') throw ArchiveErrors.badRequest('name must be a string', { source: { pointer: '/data/attributes/name' } });
   const name = (a.name as string | undefined) || 'archive';
   if (name.includes('/')) throw ArchiveErrors.badRequest("The archive filename can't contain a /");
-  // eslint-disable-next-line no-control-regex
   if (name === '.' || name === '..' || /[\u0000-\u001f\\]/.test(name) || Buffer.byteLength(name) > 255) {
     throw ArchiveErrors.badRequest('Invalid archive filename', { source: { pointer: '/data/attributes/name' } });
   }
