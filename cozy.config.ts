@@ -15,6 +15,12 @@ export default defineConfig({
     '@cozy-ts/plugin-settings': {},
     '@cozy-ts/plugin-data': {},
     '@cozy-ts/plugin-realtime': {},
+    '@cozy-ts/plugin-files': {},
+    '@cozy-ts/plugin-webdav': {},
+    '@cozy-ts/plugin-sync': {},
+    // Memory broker: one process; the farm profile sets `broker: 'redis'`.
+    '@cozy-ts/plugin-jobs': {},
+    '@cozy-ts/plugin-notifications': {},
     'cozy-ts-plugin-hello': {},
   },
 });
