@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { withBatchedReads } from '../src/store/pouch-batched-reads.ts';
+import { claimRawLevel, claimableLeveldown, withBatchedReads, type RawLevel } from '../src/store/pouch-batched-reads.ts';
 
 /**
  * The batched reads answer exactly what PouchDB's own reads answer: the same data in two databases, one handle
@@ -23,7 +23,8 @@ interface Pouch {
 }
 
 const require = createRequire(import.meta.url);
-const PouchDB = require('pouchdb-node').plugin(require('pouchdb-find')) as new (name: string) => Pouch;
+const PouchDB = require('pouchdb-node').plugin(require('pouchdb-find')) as new (name: string, opts?: object) => Pouch;
+const leveldown = claimableLeveldown(createRequire(require.resolve('pouchdb-node'))('leveldown'));
 
 async function seed(db: Pouch): Promise<void> {
   const docs = Array.from({ length: 60 }, (_, i) => ({
@@ -44,16 +45,22 @@ async function seed(db: Pouch): Promise<void> {
   for (const id of ['d006', 'd007', 'd012']) await db.put({ ...(await db.get(id)), n: 6, kind: 'a', updated: true });
 }
 
-async function twoDatabases(t: Test, failGet?: (id: string) => boolean) {
+/** `rawLevel`: how the batched handle reaches its LevelDB store (claimed as the adapter does, a broken one, none). */
+async function twoDatabases(t: Test, failGet?: (id: string) => boolean, rawLevel: 'claimed' | 'broken' | 'none' = 'claimed') {
   const dir = await mkdtemp(path.join(tmpdir(), 'cozy-reads-'));
   const plain = new PouchDB(path.join(dir, 'plain'));
-  const raw = new PouchDB(path.join(dir, 'batched'));
+  const location = path.join(dir, 'batched');
+  const raw = new PouchDB(location, { db: leveldown });
+  const claimed = claimRawLevel(location);
+  t.ok(claimed, 'the store is claimed');
+  const broken: RawLevel = { getMany: (_keys, _opts, cb) => cb(null, ['{"id": "not json', undefined]) };
+  const level = rawLevel === 'claimed' ? claimed : rawLevel === 'broken' ? broken : undefined;
   if (failGet) {
     // A point read that fails (as a revision compacted away between the range read and it would) falls back.
     const get = raw._get.bind(raw);
     raw._get = (id, opts, cb) => (failGet(id) ? cb(Object.assign(new Error('missing'), { status: 404 })) : get(id, opts, cb));
   }
-  const batched = withBatchedReads(raw);
+  const batched = withBatchedReads(raw, false, level);
   t.teardown(async () => {
     await Promise.allSettled([plain.close(), batched.close()]);
     await rm(dir, { recursive: true, force: true });
@@ -121,8 +128,26 @@ t.test('Batched reads answer allDocs, find and view queries exactly as PouchDB d
 });
 
 t.test('A point read that fails falls back to PouchDB own read, with the same answers', async (t) => {
-  const { plain, batched } = await twoDatabases(t, (id) => id === 'd020' || id.includes('d021'));
+  const { plain, batched } = await twoDatabases(t, (id) => id === 'd020' || id.includes('d021'), 'none');
   await sameAnswers(t, plain, batched);
+});
+
+t.test('A store that answers garbage, or none at all, changes no answer', async (t) => {
+  for (const rawLevel of ['broken', 'none'] as const) {
+    const { plain, batched } = await twoDatabases(t, undefined, rawLevel);
+    await sameAnswers(t, plain, batched);
+  }
+});
+
+t.test('Only the store opened last, at that location, is claimed, and only once', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cozy-reads-'));
+  const db = new PouchDB(path.join(dir, 'one'), { db: leveldown });
+  t.teardown(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  t.equal(claimRawLevel(path.join(dir, 'other')), undefined, 'another location');
+  t.equal(claimRawLevel(path.join(dir, 'one')), undefined, 'already forgotten');
 });
 
 t.test('Wrapping twice, or a handle without the adapter methods, changes nothing', async (t) => {

@@ -17,7 +17,8 @@
  * Options this does not reproduce (conflicts, attachments, update_seq on keys) leave the call to PouchDB untouched.
  * The view databases PouchDB keeps beside a database (one per index) get the same wrapper, since an index range is
  * read from one of them; a pouchdb-find index's rows carry no value, so their bodies are not read at all (see
- * `bodiless`). With both, the 100-doc `_find` costs ~13 ms of CPU instead of ~33.
+ * `bodiless`). The keys path reads the docs in two LevelDB `getMany` calls when the handle's store is at hand
+ * (see RawLevel). With all three, the 100-doc `_find` costs ~10 ms of CPU instead of ~33.
  *
  * This reaches into two adapter-level methods (`_allDocs`, `_get`) whose shape has not changed since PouchDB 6;
  * the store contract suite runs through them (allDocs keys with missing and deleted rows, ranges, every `_find`).
@@ -48,6 +49,84 @@ export interface LevelHandle {
   _get(id: string, opts: Options, callback: Callback<{ doc: StoredDoc }>): void;
   get(id: string): Promise<unknown>;
   registerDependentDatabase(name: string): Promise<{ db: LevelHandle }>;
+}
+
+/**
+ * The LevelDB store under a handle, for one thing only: reading many docs in two native calls (`getMany`) instead
+ * of two per doc (~20 µs of main-thread time each). It reads PouchDB's own layout, a persisted format PouchDB cannot
+ * change without a migration: `\xffdocument-store\xff<id>` holds the doc's metadata (with `winningRev` and
+ * `deleted` cached since PouchDB 6), `\xffby-sequence\xff<seq, 16 digits>` the body of each revision. Anything
+ * unexpected (no cached winner, a deleted doc, a body of another id or revision, an error) sends that doc through
+ * PouchDB's own read. The two calls take no PouchDB read lock: a write between them leaves the metadata pointing at
+ * the previous body, which a database without auto-compaction (these) keeps, so the answer is the doc as it was.
+ */
+export interface RawLevel {
+  readonly location?: string;
+  getMany(keys: string[], opts: { asBuffer: false }, callback: (err: unknown, values?: Array<string | undefined>) => void): void;
+}
+
+type LeveldownFactory = (location: string) => RawLevel;
+let lastOpened: RawLevel | undefined;
+
+/**
+ * Wraps PouchDB's leveldown constructor (passed as the `db` option) so the store it opens can be claimed right after
+ * `new PouchDB(...)` with `claimRawLevel`. PouchDB keys its open stores by this function's name.
+ */
+export function claimableLeveldown(leveldown: LeveldownFactory): LeveldownFactory {
+  return function cozyLeveldown(location: string): RawLevel {
+    lastOpened = leveldown(location);
+    return lastOpened;
+  };
+}
+
+/** The store `claimableLeveldown` opened last, if it is the one at `location`; forgotten once claimed. */
+export function claimRawLevel(location: string): RawLevel | undefined {
+  const raw = lastOpened;
+  lastOpened = undefined;
+  return raw?.location === location ? raw : undefined;
+}
+
+const DOC_KEY = '\xffdocument-store\xff';
+const SEQ_KEY = '\xffby-sequence\xff';
+const formatSeq = (seq: number) => String(seq).padStart(16, '0');
+
+function getMany(raw: RawLevel, keys: string[]): Promise<Array<string | undefined>> {
+  if (keys.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    raw.getMany(keys, { asBuffer: false }, (err, values) => (err || !values ? reject(err ?? new Error('getMany')) : resolve(values)));
+  });
+}
+
+function parse(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The live docs at `ids` (undefined where PouchDB's own read must answer), in two native calls. */
+async function rawReads(raw: RawLevel, ids: string[]): Promise<Array<StoredDoc | undefined>> {
+  try {
+    const metas = (await getMany(raw, ids.map((id) => DOC_KEY + id))).map(parse);
+    const wanted = metas.map((meta, i) => {
+      if (!meta || meta.id !== ids[i] || meta.deleted !== false || typeof meta.winningRev !== 'string') return undefined;
+      const seq = (meta.rev_map as Record<string, unknown> | undefined)?.[meta.winningRev];
+      return typeof seq === 'number' ? { id: meta.id as string, rev: meta.winningRev, key: SEQ_KEY + formatSeq(seq) } : undefined;
+    });
+    const found = wanted.filter((w) => w !== undefined);
+    const bodies = await getMany(raw, found.map((w) => w.key));
+    const byKey = new Map(found.map((w, i) => [w.key, bodies[i]]));
+    return wanted.map((w) => {
+      const body = w && parse(byKey.get(w.key));
+      if (!w || !body || ('_id' in body && body._id !== w.id) || ('_rev' in body && body._rev !== w.rev)) return undefined;
+      return Object.assign(body, { _id: w.id, _rev: w.rev });
+    });
+  } catch {
+    return ids.map(() => undefined);
+  }
 }
 
 /** Point reads in flight at once: enough to keep LevelDB's thread pool busy, bounded for full scans. */
@@ -95,10 +174,19 @@ function pointRead(handle: LevelHandle, id: string, opts: Options): Promise<Stor
   });
 }
 
-async function readKeys(handle: LevelHandle, original: LevelHandle['_allDocs'], opts: Options & { keys: unknown[] }): Promise<RangeAnswer> {
+async function readKeys(
+  handle: LevelHandle,
+  original: LevelHandle['_allDocs'],
+  opts: Options & { keys: unknown[] },
+  raw: RawLevel | undefined,
+): Promise<RangeAnswer> {
   const base = await call<RangeAnswer>((cb) => original.call(handle, { limit: 0 }, cb));
+  const plain = (key: unknown): key is string => typeof key === 'string' && !key.startsWith('_local/');
+  const strings = opts.keys.filter(plain);
+  const batched = raw ? await rawReads(raw, strings) : [];
+  const fromRaw = new Map(strings.map((key, i) => [key, batched[i]]));
   const rows = await mapBounded(opts.keys, async (key): Promise<RangeRow> => {
-    const doc = typeof key === 'string' && !key.startsWith('_local/') ? await pointRead(handle, key, {}) : undefined;
+    const doc = plain(key) ? (fromRaw.get(key) ?? (await pointRead(handle, key, {}))) : undefined;
     if (doc !== undefined) {
       const row: RangeRow = { id: doc._id, key, value: { rev: doc._rev } };
       if (opts.include_docs) row.doc = asListed(doc);
@@ -148,11 +236,12 @@ async function holdsMangoIndex(source: LevelHandle, viewDb: string): Promise<boo
 
 /**
  * Wraps the handle's `_allDocs` (once) and that of every view database it opens. Returns the handle.
+ * `raw`: the handle's LevelDB store (see RawLevel), for the keys path.
  * `bodiless`: the handle is a pouchdb-find index's view database. Its rows are `{_id: <collated [key, doc id]>}`
  * with no value (pouchdb-find emits keys only), and its range reads are made only by PouchDB's mapreduce, which reads
  * `_id` and `value` from each body: the bodies are not read at all, `{_id, _rev}` is the body.
  */
-export function withBatchedReads<H extends object>(handle: H, bodiless = false): H {
+export function withBatchedReads<H extends object>(handle: H, bodiless = false, raw?: RawLevel): H {
   const level = handle as unknown as LevelHandle & { [WRAPPED]?: true };
   if (level[WRAPPED] || typeof level._allDocs !== 'function' || typeof level._get !== 'function') return handle;
   level[WRAPPED] = true;
@@ -162,7 +251,7 @@ export function withBatchedReads<H extends object>(handle: H, bodiless = false):
     if (hasKeys ? uses(opts, KEYS_UNSUPPORTED) : !opts.include_docs || uses(opts, RANGE_UNSUPPORTED)) {
       return original.call(level, opts, callback);
     }
-    const answer = hasKeys ? readKeys(level, original, opts as Options & { keys: unknown[] }) : readRange(level, original, opts, bodiless);
+    const answer = hasKeys ? readKeys(level, original, opts as Options & { keys: unknown[] }, raw) : readRange(level, original, opts, bodiless);
     answer.then((result) => callback(null, result), callback);
     return undefined;
   };
