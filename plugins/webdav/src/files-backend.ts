@@ -122,10 +122,17 @@ export class FilesDavBackend implements DavBackend {
     }
   }
 
-  /** Every change forgets what this request looked up. */
-  #changed(): void {
-    this.#stats.clear();
-    this.#usage = undefined;
+  /**
+   * Runs a change, then forgets what this request looked up (before the change it is still true, so the change
+   * itself may use it: a PUT checks its parent once).
+   */
+  async #mutate<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      this.#stats.clear();
+      this.#usage = undefined;
+    }
   }
 
   async #parentDir(path: string): Promise<FileDoc> {
@@ -149,8 +156,11 @@ export class FilesDavBackend implements DavBackend {
     return content.stream;
   }
 
-  async write(path: string, input: WriteInput): Promise<FileResource> {
-    this.#changed();
+  write(path: string, input: WriteInput): Promise<FileResource> {
+    return this.#mutate(() => this.#write(path, input));
+  }
+
+  async #write(path: string, input: WriteInput): Promise<FileResource> {
     const onAbort = () => input.body.destroy(new Error('The client went away during the upload'));
     input.signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -179,20 +189,25 @@ export class FilesDavBackend implements DavBackend {
     }
   }
 
-  async mkcol(path: string): Promise<FileResource> {
-    this.#changed();
+  mkcol(path: string): Promise<FileResource> {
+    return this.#mutate(() => this.#mkcol(path));
+  }
+
+  async #mkcol(path: string): Promise<FileResource> {
     const parent = await this.#parentDir(path);
     return this.#resource(path, await mapped(this.files.createDir(this.inst, { dirId: parent._id, name: baseName(path) }, { actor: this.actor })));
   }
 
   /** DELETE moves the entry to the trash, as cozy's apps do; it can be restored from /files or the Drive app. */
-  async delete(resource: DavResource): Promise<void> {
-    this.#changed();
-    await mapped(this.files.trash(this.inst, this.#doc(resource)._id, { actor: this.actor }));
+  delete(resource: DavResource): Promise<void> {
+    return this.#mutate(() => mapped(this.files.trash(this.inst, this.#doc(resource)._id, { actor: this.actor })).then(() => undefined));
   }
 
-  async copy(source: DavResource, destination: string, depth: '0' | 'infinity'): Promise<void> {
-    this.#changed();
+  copy(source: DavResource, destination: string, depth: '0' | 'infinity'): Promise<void> {
+    return this.#mutate(() => this.#copy(source, destination, depth));
+  }
+
+  async #copy(source: DavResource, destination: string, depth: '0' | 'infinity'): Promise<void> {
     const parent = await this.#parentDir(destination);
     const doc = this.#doc(source);
     if (isDir(doc) && depth === '0') {
@@ -205,8 +220,11 @@ export class FilesDavBackend implements DavBackend {
     await mapped(this.files.copy(this.inst, doc._id, { dirId: parent._id, name: baseName(destination) }, { actor: this.actor }));
   }
 
-  async move(source: DavResource, destination: string): Promise<void> {
-    this.#changed();
+  move(source: DavResource, destination: string): Promise<void> {
+    return this.#mutate(() => this.#move(source, destination));
+  }
+
+  async #move(source: DavResource, destination: string): Promise<void> {
     const parent = await this.#parentDir(destination);
     await mapped(this.files.update(this.inst, this.#doc(source)._id, { dirId: parent._id, name: baseName(destination) }, { actor: this.actor }));
   }
@@ -221,8 +239,11 @@ export class FilesDavBackend implements DavBackend {
     return this.#deadProps(this.#doc(resource));
   }
 
-  async patchDeadProperties(resource: DavResource, ops: PropPatchOp[]): Promise<void> {
-    this.#changed();
+  patchDeadProperties(resource: DavResource, ops: PropPatchOp[]): Promise<void> {
+    return this.#mutate(() => this.#patchDeadProperties(resource, ops));
+  }
+
+  async #patchDeadProperties(resource: DavResource, ops: PropPatchOp[]): Promise<void> {
     const doc = this.#doc(resource);
     if (resource.path === '/') throw DavErrors.forbidden('The root carries no dead properties');
     const next = applyPropPatch(this.#deadProps(doc), ops);
