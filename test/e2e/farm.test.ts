@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { startCouchServer } from '../../kernel/test/helpers/couch-process.ts';
-import { httpGet, repoRoot, runCozy, startServer } from '../helpers/processes.ts';
+import { httpGet, httpRequest, repoRoot, runCozy, startServer } from '../helpers/processes.ts';
 import { startRedisServer } from '../helpers/redis-process.ts';
 
 t.test('two stateless processes on CouchDB and Redis serve the same instances', async (t) => {
@@ -23,6 +23,9 @@ t.test('two stateless processes on CouchDB and Redis serve the same instances', 
     COZY_REDIS_URL: redisUrl,
     COZY_STORAGE: storage,
     COZY_LOG_LEVEL: 'warn',
+    // Two farm runs may share CI's Redis: queues of their own.
+    COZY_PLUGIN__JOBS__REDIS__URL: redisUrl,
+    COZY_PLUGIN__JOBS__REDIS__PREFIX: `farm-test-${process.pid}`,
   };
   // Storage holds only the admin passphrase here; both processes share it as a farm shares its secrets.
   const a = await startServer(env);
@@ -37,6 +40,23 @@ t.test('two stateless processes on CouchDB and Redis serve the same instances', 
   t.equal((await httpGet(a.port, '/hello/', domain)).status, 200, 'process A serves it');
   t.equal((await httpGet(b.port, '/hello/', domain)).status, 200, 'process B serves it at once');
 
+  // One tree for the whole farm: a file written through A is read through B, over /files and over WebDAV.
+  const tok = await runCozy(['instances', 'token-cli', domain, 'io.cozy.files'], { ...env, COZY_ADMIN_URL: `http://127.0.0.1:${a.adminPort}/` });
+  t.equal(tok.code, 0, tok.stderr);
+  const auth = { authorization: `Bearer ${tok.stdout.trim()}` };
+  const content = 'written on A, read on B\n';
+  const up = await httpRequest(a.port, 'POST', '/files/io.cozy.files.root-dir?Type=file&Name=farm.txt', domain, {
+    ...auth, 'content-type': 'text/plain',
+  }, content);
+  t.equal(up.status, 201, up.status === 201 ? 'uploaded through A' : up.body);
+  const fileId = (JSON.parse(up.body) as { data: { id: string } }).data.id;
+  const down = await httpGet(b.port, `/files/download/${fileId}`, domain, auth);
+  t.equal(down.status, 200);
+  t.equal(down.body, content, 'B streams the content A wrote');
+  const dav = await httpGet(b.port, '/dav/files/farm.txt', domain, auth);
+  t.equal(dav.status, 200);
+  t.equal(dav.body, content, 'WebDAV on B sees the same file');
+
   const rm1 = await runCozy(['instances', 'rm', domain, '--force'], { ...env, COZY_ADMIN_URL: `http://127.0.0.1:${b.adminPort}/` });
   t.equal(rm1.code, 0, rm1.stderr);
   t.equal((await httpGet(b.port, '/hello/', domain)).status, 404, 'B, which destroyed it, stops serving it');
@@ -49,7 +69,7 @@ t.test('two stateless processes on CouchDB and Redis serve the same instances', 
   t.equal(status, 404, 'A stops serving it without waiting for its cache to expire');
 
   const statusA = JSON.parse((await httpGet(a.port, '/status', 'any')).body);
-  t.match(statusA, { couchdb: 'healthy', cache: 'healthy', status: 'OK' });
+  t.match(statusA, { couchdb: 'healthy', cache: 'healthy', fs: 'healthy', status: 'OK' });
   t.equal(await a.stop(), 0);
   t.equal(await b.stop(), 0);
 });

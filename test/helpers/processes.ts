@@ -27,8 +27,15 @@ export interface HttpAnswer {
 
 /** A request to 127.0.0.1 with an explicit Host header (`*.localhost` names do not resolve here). */
 export function httpGet(port: number, path: string, host: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return httpRequest(port, 'GET', path, host, headers);
+}
+
+/** Like {@link httpGet}, with any method and an optional body. */
+export function httpRequest(
+  port: number, method: string, path: string, host: string, headers: Record<string, string> = {}, body?: string,
+): Promise<HttpAnswer> {
   return new Promise((resolveAnswer, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: { host, ...headers }, timeout: 10_000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, timeout: 10_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -36,7 +43,7 @@ export function httpGet(port: number, path: string, host: string, headers: Recor
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 

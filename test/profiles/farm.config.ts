@@ -13,9 +13,18 @@ export default defineConfig({
   redis: { url: 'redis://127.0.0.1:6379' },
   defaultInstance: false,
   plugins: {
+    // File contents on a folder every process mounts (NFS or the like): <storage>/files, or
+    // COZY_PLUGIN__VFS_LOCAL__ROOT. A Swift backend would take its place.
+    '@cozy-ts/plugin-vfs-local': {},
     '@cozy-ts/plugin-settings': {},
     '@cozy-ts/plugin-data': {},
     '@cozy-ts/plugin-realtime': {},
+    '@cozy-ts/plugin-files': {},
+    '@cozy-ts/plugin-webdav': {},
+    '@cozy-ts/plugin-sync': {},
+    // Queues and schedules shared by every process; COZY_PLUGIN__JOBS__REDIS__URL / __PREFIX set them per deployment.
+    '@cozy-ts/plugin-jobs': { broker: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix: 'cozy-jobs' } },
+    '@cozy-ts/plugin-notifications': {},
     'cozy-ts-plugin-hello': {},
   },
 });
