@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import sharp from 'sharp';
+import { loadSharp } from './sharp-loader.ts';
 import { THUMB_SPECS, type ThumbFormat } from './formats.ts';
 
 /** Largest source read into memory (cozy-stack does not thumbnail files of 100 MB or more). */
@@ -9,12 +9,6 @@ const MAX_PIXELS = 16_384 * 16_384;
 
 /** The order cozy-stack makes them in: each from the previous one, so only the first step decodes the original. */
 const CHAIN: readonly ThumbFormat[] = ['large', 'medium', 'small', 'tiny'];
-
-// One libvips worker thread per image: the queue bounds how many images are made at once, so the total stays
-// at the queue's concurrency instead of every core per image.
-sharp.concurrency(1);
-// The libvips operation cache keeps decoded images around for reuse; thumbnails never reuse one.
-sharp.cache(false);
 
 async function readAll(stream: Readable, max: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -34,6 +28,7 @@ async function readAll(stream: Readable, max: number): Promise<Buffer> {
 /** One format from a source image, as worker/thumbnail's ImageMagick call: oriented, stripped, sRGB, on white, JPEG. */
 async function resize(source: Buffer, format: ThumbFormat): Promise<Buffer> {
   const spec = THUMB_SPECS[format];
+  const sharp = await loadSharp();
   return sharp(source, { limitInputPixels: MAX_PIXELS, failOn: 'error', pages: 1 })
     .rotate()
     .resize({ width: spec.width, height: spec.height, fit: 'inside', withoutEnlargement: !spec.enlarge })

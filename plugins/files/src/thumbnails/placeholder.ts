@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
+import { loadSharp } from './sharp-loader.ts';
 import { THUMB_SPECS, type ThumbFormat } from './formats.ts';
 
 export interface Placeholder {
@@ -10,6 +10,7 @@ export interface Placeholder {
 /** A plain light tile the size of the format's box, the colour of cozy's empty thumbnails. */
 async function render(format: ThumbFormat): Promise<Placeholder> {
   const { width, height } = THUMB_SPECS[format];
+  const sharp = await loadSharp();
   const png = await sharp({ create: { width, height, channels: 3, background: '#f5f6f7' } })
     .png({ compressionLevel: 9, palette: true })
     .toBuffer();
