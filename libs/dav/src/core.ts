@@ -185,7 +185,7 @@ export class DavCore {
     } catch {
       return null;
     }
-    if (url.origin !== new URL(req.origin).origin) return null;
+    if (!sameServer(url, req)) return null;
     const p = url.pathname;
     if (p !== req.mount && !p.startsWith(`${req.mount}/`)) return null;
     try {
@@ -204,7 +204,7 @@ export class DavCore {
     } catch {
       throw DavErrors.badDestination();
     }
-    if (url.origin !== new URL(req.origin).origin) throw DavErrors.foreignDestination();
+    if (!sameServer(url, req)) throw DavErrors.foreignDestination();
     const p = url.pathname;
     if (p !== req.mount && !p.startsWith(`${req.mount}/`)) throw DavErrors.forbiddenDestination();
     return decodeDavPath(p.slice(req.mount.length));
@@ -480,6 +480,18 @@ export class DavCore {
     });
     return reply(204);
   }
+}
+
+/**
+ * Whether a URL names this server: same host and port. The scheme is not compared, because behind a reverse
+ * proxy that terminates TLS the client writes `https://` while the request reached us as plain HTTP.
+ */
+function sameServer(url: URL, req: DavRequest): boolean {
+  const here = new URL(req.origin);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (url.hostname.toLowerCase() !== here.hostname.toLowerCase()) return false;
+  // Ports are compared only when both are explicit: a default port depends on the scheme, which may differ.
+  return !url.port || !here.port || url.port === here.port;
 }
 
 /** X-OC-Mtime: Unix seconds (Nextcloud clients, rclone's vendor nextcloud/owncloud); ignored when not sane. */

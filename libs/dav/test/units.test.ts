@@ -139,3 +139,22 @@ t.test('multistatus documents', async (t) => {
   t.equal(parsed.name, 'multistatus');
   t.equal(new Xml('<a/>').toString(), '<a/>');
 });
+
+t.test('Destination: same host whatever the scheme (TLS proxies), another host or port is 502', async (t) => {
+  const { DavCore, MemoryBackend, MemoryLockStore } = await import('../src/index.ts');
+  const { Readable } = await import('node:stream');
+  const core = new DavCore({ locks: new MemoryLockStore() });
+  const backend = new MemoryBackend();
+  const req = (method: string, path: string, headers: Record<string, string>) => ({
+    method, path, headers, body: Readable.from([]), mount: '/dav', origin: 'http://cozy.example', signal: new AbortController().signal,
+  });
+  await core.handle({ request: req('PUT', '/a.txt', {}), backend, namespace: 'ns' });
+  const copy = (destination: string) => core.handle({ request: req('COPY', '/a.txt', { destination }), backend, namespace: 'ns' }).then((r) => r.status, (e: { status: number }) => e.status);
+  t.equal(await copy('https://cozy.example/dav/b.txt'), 201);
+  t.equal(await copy('http://COZY.example/dav/c.txt'), 201);
+  t.equal(await copy('/dav/d.txt'), 201);
+  t.equal(await copy('https://other.example/dav/e.txt'), 502);
+  t.equal(await copy('https://cozy.example.evil/dav/e.txt'), 502);
+  t.equal(await copy('ftp://cozy.example/dav/e.txt'), 502);
+  t.equal(await copy('https://cozy.example/elsewhere/e.txt'), 403);
+});
