@@ -42,7 +42,7 @@ export class Execution {
       }
       return null;
     }
-    const job = await this.jobs.update(inst, id, (d) => ({ state: 'running', started_at: d.started_at ?? now(), try_started_at: now(), exec_count: lease.attempt }));
+    const job = await this.jobs.update(inst, id, (d) => ({ state: 'running', started_at: d.started_at ?? now(), try_started_at: now(), exec_count: lease.attempt }), doc);
     if (!job) {
       await this.broker.complete(lease.queue, lease.id, lease.token);
       return null;
@@ -50,9 +50,9 @@ export class Execution {
     return { inst, job, maxExecCount, timeoutMs: (doc.options?.timeout ?? w.timeout) * 1000 };
   }
 
-  async succeed(lease: { queue: string; id: string; token: string }, inst: InstanceRef): Promise<boolean> {
+  async succeed(lease: { queue: string; id: string; token: string }, inst: InstanceRef, known?: JobDoc): Promise<boolean> {
     if (!(await this.broker.complete(lease.queue, lease.id, lease.token))) return false;
-    await this.jobs.update(inst, lease.id, () => ({ state: 'done', error: '', finished_at: now() }));
+    await this.jobs.update(inst, lease.id, () => ({ state: 'done', error: '', finished_at: now() }), known);
     return true;
   }
 
@@ -63,12 +63,13 @@ export class Execution {
     w: ResolvedWorker,
     maxExecCount: number,
     error: string,
+    known?: JobDoc,
   ): Promise<'retry' | 'failed' | 'lost'> {
     const final = lease.attempt >= maxExecCount;
     const retryDelayMs = w.backoffMs * 2 ** Math.max(0, lease.attempt - 1);
     const outcome = await this.broker.fail(lease.queue, lease.id, lease.token, { error, final, retryDelayMs });
-    if (outcome === 'retry') await this.jobs.update(inst, lease.id, () => ({ state: 'queued', error }));
-    if (outcome === 'failed') await this.jobs.update(inst, lease.id, () => ({ state: 'errored', error, finished_at: now() }));
+    if (outcome === 'retry') await this.jobs.update(inst, lease.id, () => ({ state: 'queued', error }), known);
+    if (outcome === 'failed') await this.jobs.update(inst, lease.id, () => ({ state: 'errored', error, finished_at: now() }), known);
     return outcome;
   }
 }

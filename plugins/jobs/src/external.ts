@@ -117,15 +117,15 @@ export class ExternalWorkers {
   }
 
   async finish(type: string, id: string, token: string, domain: unknown): Promise<void> {
-    const { inst } = await this.#held(type, id, domain);
-    if (!(await this.execution.succeed({ queue: queueOf(type), id, token }, inst))) throw JobsErrors.leaseLost();
+    const { inst, job } = await this.#held(type, id, domain);
+    if (!(await this.execution.succeed({ queue: queueOf(type), id, token }, inst, job))) throw JobsErrors.leaseLost();
   }
 
   async fail(type: string, id: string, token: string, domain: unknown, error: string, attempt: number): Promise<'retry' | 'failed'> {
     const { inst, job } = await this.#held(type, id, domain);
     const w = this.registry.get(type);
     const maxExecCount = job.options?.max_exec_count ?? w.maxExecCount;
-    const outcome = await this.execution.failTry({ queue: queueOf(type), id, token, attempt: job.exec_count ?? attempt }, inst, w, maxExecCount, error);
+    const outcome = await this.execution.failTry({ queue: queueOf(type), id, token, attempt: job.exec_count ?? attempt }, inst, w, maxExecCount, error, job);
     if (outcome === 'lost') throw JobsErrors.leaseLost();
     return outcome;
   }

@@ -95,12 +95,12 @@ export class Runner {
       aborted.catch(() => undefined);
       await Promise.race([run, timeout, aborted]);
       clearInterval(heartbeat);
-      if (!lost) await this.execution.succeed(lease, inst);
+      if (!lost) await this.execution.succeed(lease, inst, job);
     } catch (err) {
       clearInterval(heartbeat);
       // A try aborted by a stopping server is left to its lease: it lapses and the job is handed out again.
       if (!lost && !this.#stopping) {
-        const outcome = await this.execution.failTry(lease, inst, w, maxExecCount, errorText(err));
+        const outcome = await this.execution.failTry(lease, inst, w, maxExecCount, errorText(err), job);
         this.log.warn({ worker: w.type, job: lease.id, attempt: lease.attempt, outcome, err: errorText(err) }, 'job try failed');
       }
     } finally {
