@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { InstanceService, WorkerContext, WorkerDefinition } from '@cozy-ts/kernel';
 import type { NotificationsConfig } from './config.ts';
 import { NotificationErrors } from './errors.ts';
@@ -53,7 +53,10 @@ export class Mailer {
     private readonly instances: InstanceService,
   ) {}
 
-  #transporter(): Transporter {
+  // nodemailer is loaded with the first mail: most servers send few, and it should not weigh on boot.
+  async #transporter(): Promise<Transporter> {
+    if (this.#transport) return this.#transport;
+    const { default: nodemailer } = await import('nodemailer');
     const s = this.config.smtp;
     this.#transport ??= nodemailer.createTransport({
       host: s.host,
@@ -88,7 +91,7 @@ export class Mailer {
       to = (mail.to ?? []).map((r) => ({ name: r.name ?? '', address: r.email }));
       replyTo = owner.email;
     }
-    await this.#transporter().sendMail({ from, to, subject: mail.subject, text, html, ...(replyTo ? { replyTo } : {}), headers: { 'X-Cozy-Job': job._id } });
+    await (await this.#transporter()).sendMail({ from, to, subject: mail.subject, text, html, ...(replyTo ? { replyTo } : {}), headers: { 'X-Cozy-Job': job._id } });
   }
 
   close(): void {
