@@ -58,8 +58,11 @@ export function requestOrigin(req: FastifyRequest): string {
  */
 function detachableBody(req: FastifyRequest): PassThrough {
   const body = new PassThrough({ highWaterMark: 64 * 1024 });
+  // A client that goes away makes both streams error, possibly when no consumer listens any more (the backend
+  // already refused the body): without these listeners that error would be an uncaught exception.
+  body.on('error', () => undefined);
+  req.raw.on('error', (err) => body.destroy(err));
   req.raw.pipe(body);
-  req.raw.once('error', (err) => body.destroy(err));
   body.once('close', () => {
     if (req.raw.complete) return;
     req.raw.unpipe(body);

@@ -153,14 +153,18 @@ t.test('bad input gets a clear 4xx and changes nothing', async (t) => {
   });
 
   await t.test('a client that disconnects mid-PUT leaves no file behind', async (t) => {
-    await new Promise<void>((resolve) => {
-      const sock = connect(env.port, '127.0.0.1', () => {
-        sock.write(`PUT /dav/files/partial.bin HTTP/1.1\r\nHost: 127.0.0.1:${env.port}\r\nAuthorization: ${env.basic}\r\nContent-Length: 10000000\r\n\r\n`);
-        sock.write(Buffer.alloc(300_000, 1), () => setTimeout(() => sock.destroy(), 200));
+    // Cut at several points: right after the headers, early in the body, later; a server that let the
+    // connection's error escape would crash here (it did once: the error reached a stream nobody listened to).
+    for (const sent of [0, 1000, 300_000, 2_000_000]) {
+      await new Promise<void>((resolve) => {
+        const sock = connect(env.port, '127.0.0.1', () => {
+          sock.write(`PUT /dav/files/partial.bin HTTP/1.1\r\nHost: 127.0.0.1:${env.port}\r\nAuthorization: ${env.basic}\r\nContent-Length: 10000000\r\n\r\n`);
+          sock.write(Buffer.alloc(sent, 1), () => setTimeout(() => sock.destroy(), 200));
+        });
+        sock.on('close', () => resolve());
+        sock.on('error', () => resolve());
       });
-      sock.on('close', () => resolve());
-      sock.on('error', () => resolve());
-    });
+    }
     // Also a chunked upload without a length, cut off.
     await new Promise<void>((resolve) => {
       const sock = connect(env.port, '127.0.0.1', () => {
