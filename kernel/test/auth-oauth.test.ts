@@ -99,6 +99,22 @@ t.test('OAuth2 authorization server', async (t) => {
     t.notOk('registration_access_token' in stored, 'the registration token is not stored');
   });
 
+  t.test('registration keeps the notification categories a client declares, and refuses malformed ones', async (t) => {
+    const notifications = { backup: { description: 'Backup done', collapsible: true }, 'sync.error': { stateful: true } };
+    const body = await registerClient(h, host, { client_name: 'notifier', notifications });
+    t.same(body.notifications, notifications);
+    const stored = await h.tk.kernel.store.get(inst, 'io.cozy.oauth.clients', body.client_id);
+    t.same(stored.notifications, notifications, 'stored on the client document, where POST /notifications reads it');
+    for (const bad of [['a list'], { 'bad name!': {} }, { backup: 'not an object' }, 'text']) {
+      const res = await h.inject({
+        method: 'POST', url: '/auth/register', host, headers: json,
+        json: { redirect_uris: [CALLBACK], client_name: 'bad', software_id: 'github.com/x/y', notifications: bad },
+      });
+      t.equal(res.statusCode, 400, JSON.stringify(bad));
+      t.equal(res.json().error, 'invalid_client_metadata');
+    }
+  });
+
   t.test('a client name already in use gets a numeric suffix', async (t) => {
     const names = [];
     for (let i = 0; i < 3; i++) names.push((await registerClient(h, host, { client_name: 'twin' })).client_name);

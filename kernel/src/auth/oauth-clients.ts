@@ -77,6 +77,8 @@ interface ClientFields {
   software_version?: string;
   notification_platform?: string;
   notification_device_token?: string;
+  /** Notification categories the client may send (cozy-stack's `notification.Properties` per category). */
+  notifications?: Record<string, Record<string, unknown>>;
 }
 
 /** A client's stored fields (without Doc's index signature, so that Omit keeps them). */
@@ -199,8 +201,33 @@ function readFields(inst: InstanceDoc, body: Body): ClientFields {
       throw OAuthErrors.invalidClientMetadata('notification_platform is invalid');
     }
   }
+  const notifications = readNotificationCategories(body.notifications);
+  if (notifications) fields.notifications = notifications;
   if (softwareId === 'registry://store' || softwareId === 'registry://settings') throw OAuthErrors.unapprovedSoftwareId();
   return fields;
+}
+
+// A client document is read on every request it makes: its declared categories stay small.
+const MAX_CATEGORIES = 64;
+const MAX_CATEGORIES_JSON = 16 * 1024;
+const CATEGORY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** `notifications`: an object of category name -> properties object, as cozy-stack's client registration keeps. */
+function readNotificationCategories(raw: unknown): Record<string, Record<string, unknown>> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw OAuthErrors.invalidClientMetadata('notifications must be an object');
+  const entries = Object.entries(raw as Record<string, unknown>);
+  if (entries.length > MAX_CATEGORIES || JSON.stringify(raw).length > MAX_CATEGORIES_JSON) {
+    throw OAuthErrors.invalidClientMetadata('notifications declares too many categories');
+  }
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, props] of entries) {
+    if (!CATEGORY_NAME.test(name) || typeof props !== 'object' || props === null || Array.isArray(props)) {
+      throw OAuthErrors.invalidClientMetadata(`notifications.${name.slice(0, 64)} is invalid`);
+    }
+    out[name] = props as Record<string, unknown>;
+  }
+  return entries.length > 0 ? out : undefined;
 }
 
 function newMetadata(fields: ClientFields, now: string): ClientMetadata {
