@@ -21,14 +21,20 @@ const STACK_DESIGN_DOCS: Readonly<Record<string, readonly string[]>> = {
     'by-parent-type-name',
     REFERENCES_DDOC,
     NOT_SYNCHRONIZED_DDOC,
+    // The files plugin's sum of trashed sizes (the quota counts them).
+    'cozy-ts-trash-usage',
   ],
   'io.cozy.files.versions': ['old-versions-disk-usage'],
-  'io.cozy.jobs': ['by-worker-and-state', 'by-trigger-id', 'by-queued-at'],
+  // by-worker-queued_at, by-trigger_id-queued_at: the jobs plugin's listings.
+  'io.cozy.jobs': ['by-worker-and-state', 'by-trigger-id', 'by-queued-at', 'by-worker-queued_at', 'by-trigger_id-queued_at'],
   'io.cozy.triggers': ['by-worker-and-type'],
   'io.cozy.oauth.clients': ['by-client-name', 'by-notification-platform', 'connected-user-clients'],
   'io.cozy.sessions.logins': ['by-os-browser-ip'],
   'io.cozy.notifications': ['by-source-id'],
-  'io.cozy.contacts': ['by-me', 'by-groups', 'contacts-by-email'],
+  // cozy-sync: the sync plugin's member and UID views (CalDAV/CardDAV collections).
+  'io.cozy.contacts': ['by-me', 'by-groups', 'contacts-by-email', 'cozy-sync'],
+  'io.cozy.calendar.events': ['cozy-sync'],
+  'io.cozy.calendar.todos': ['cozy-sync'],
   'com.bitwarden.ciphers': ['by-folder-id', 'by-organization-id'],
   'io.cozy.sharings': ['active', 'sharings-by-doctype'],
   'io.cozy.shared': ['shared-docs-by-sharingid'],

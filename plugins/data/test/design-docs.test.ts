@@ -51,6 +51,12 @@ t.test('stack-owned design docs cannot be deleted: 403', async (t) => {
   const view = await call('DELETE', `/data/io.cozy.files/_design/by-parent-type-name?rev=${w.rev}`, 'io.cozy.files');
   t.equal(view.statusCode, 403);
   t.ok(await tk.kernel.store.get(inst, 'io.cozy.files', '_design/dir-by-path'), 'still there');
+  // The views other plugins of this server rely on are protected the same way.
+  for (const [doctype, ddoc] of [['io.cozy.files', 'cozy-ts-trash-usage'], ['io.cozy.contacts', 'cozy-sync'], ['io.cozy.calendar.events', 'cozy-sync']]) {
+    const own = await tk.kernel.store.put(inst, doctype, { _id: `_design/${ddoc}`, language: 'javascript', views: {} });
+    const del = await call('DELETE', `/data/${doctype}/_design/${ddoc}?rev=${own.rev}`, doctype);
+    t.equal(del.statusCode, 403, `${doctype} ${ddoc}`);
+  }
 });
 
 t.test('POST _design/:ddoc/copy copies to the Destination: 201 with the new id', async (t) => {
