@@ -88,10 +88,12 @@ export class JobsServiceImpl implements JobsService {
       // Nothing runs it here: the client app does, and says how it went with PATCH /jobs/:id.
       return this.jobs.create(inst, { ...doc, state: 'running', started_at: doc.queued_at, exec_count: 1 });
     }
+    // Before the document: while the broker is away (Redis down at boot), no errored job is left behind a 503.
+    const broker = this.broker;
     const created = await this.jobs.create(inst, doc);
     const message: JobMessage = { domain: inst.domain, prefix: inst.prefix, id: doc._id };
     try {
-      await this.broker.enqueue(queueOf(w.type), message, { id: doc._id, delayMs });
+      await broker.enqueue(queueOf(w.type), message, { id: doc._id, delayMs });
     } catch (err) {
       // The document must not claim a queued job that no broker holds.
       await this.jobs.update(inst, doc._id, () => ({ state: 'errored', error: 'The job broker is unavailable', finished_at: new Date().toISOString() })).catch(() => undefined);

@@ -64,16 +64,23 @@ export class RedisBroker implements Broker {
     this.#connection = connection;
   }
 
-  static async connect(opts: RedisBrokerOptions): Promise<RedisBroker> {
+  /** One try; `signal` ends a try in progress at once (a stop while Redis is away must not wait for the timeout). */
+  static async connect(opts: RedisBrokerOptions, signal?: AbortSignal): Promise<RedisBroker> {
+    if (signal?.aborted) throw JobsErrors.brokerUnavailable('The broker is closed');
     // BullMQ's workers block on Redis, which needs maxRetriesPerRequest: null; a dead Redis is seen by ping below.
     const connection = new Redis(opts.url, { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: 3_000 });
     connection.on('error', () => undefined);
+    const abort = (): void => connection.disconnect();
+    signal?.addEventListener('abort', abort, { once: true });
     try {
       await connection.connect();
-      await connection.ping();
+      await bounded(connection.ping());
+      if (signal?.aborted) throw JobsErrors.brokerUnavailable('The broker is closed');
     } catch (err) {
       connection.disconnect();
       unavailable(err);
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
     return new RedisBroker(opts, connection);
   }
