@@ -45,6 +45,8 @@ function run(cmd: string, args: string[], input?: string): Promise<string> {
       if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${String(err.message)}\n${stdout}${stderr}`.slice(0, 4000)));
       else resolve(`${stdout}${stderr}`);
     });
+    // A child that exits before reading (start_peer.sh) must not crash the script with EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }
