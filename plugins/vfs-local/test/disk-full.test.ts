@@ -79,7 +79,7 @@ t.test('a full disk (a real 1 MiB tmpfs) is 507 and leaves nothing half-written'
 });
 
 /** A temporary whose file handle fails the way a full disk does. */
-async function failingTemporary(t: Test, fail: { writevAfter?: number; sync?: boolean; maxPerWrite?: number }) {
+async function failingTemporary(t: Test, fail: { writevAfter?: number; sync?: boolean; datasync?: boolean; maxPerWrite?: number }) {
   const s = await sandbox(t);
   const area = new InstanceArea(s.area);
   const temporary = await createTemporary(area);
@@ -97,6 +97,7 @@ async function failingTemporary(t: Test, fail: { writevAfter?: number; sync?: bo
         };
       }
       if (prop === 'sync' && fail.sync) return async () => Promise.reject(enospc());
+      if (prop === 'datasync' && fail.datasync) return async () => Promise.reject(enospc());
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -112,7 +113,8 @@ const noPlace = async () => {
 t.test('ENOSPC in the middle of a body is 507 at once, and the temporary goes', async (t) => {
   const { temporary, tmpFiles } = await failingTemporary(t, { writevAfter: 128 * 1024 });
   const writer = new TempFileWriter({ temporary, limits: {}, fsync: true, place: noPlace });
-  await t.rejects(pipeline(body(MiB), writer), noSpaceCode);
+  // Several writev calls whatever the batching (up to 1 MiB of chunks each): the failure comes mid-body.
+  await t.rejects(pipeline(body(4 * MiB), writer), noSpaceCode);
   await t.rejects(writer.commit(), noSpaceCode);
   await writer.abort();
   t.same(await tmpFiles(), []);
@@ -122,6 +124,15 @@ t.test('ENOSPC when flushing (delayed allocation) is 507 at commit, and the temp
   const { temporary, tmpFiles } = await failingTemporary(t, { sync: true });
   const writer = new TempFileWriter({ temporary, limits: {}, fsync: true, place: noPlace });
   await t.rejects(pipeline(body(MiB), writer), noSpaceCode);
+  await t.rejects(writer.commit(), noSpaceCode);
+  t.same(await tmpFiles(), []);
+});
+
+t.test('ENOSPC met by a background writeback (a long body) still fails the commit, and the temporary goes', async (t) => {
+  // Linux reports a writeback error to one sync only: the one the writer started in the background must count.
+  const { temporary, tmpFiles } = await failingTemporary(t, { datasync: true });
+  const writer = new TempFileWriter({ temporary, limits: {}, fsync: true, place: noPlace });
+  await t.rejects(pipeline(body(40 * MiB), writer), noSpaceCode);
   await t.rejects(writer.commit(), noSpaceCode);
   t.same(await tmpFiles(), []);
 });
