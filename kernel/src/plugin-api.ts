@@ -68,6 +68,11 @@ export interface CozyPlugin<Config = Record<string, never>> {
   routes?: FastifyPluginAsync<RouteOptions<Config>>;
   /** For kernel-wide HTTP hooks a plugin needs outside its prefix (rare: e.g. /.well-known redirects). */
   rootRoutes?: (app: FastifyInstance, opts: RouteOptions<Config>) => Promise<void>;
+  /**
+   * Routes on the admin API (the CLI's port), behind its admin-passphrase auth, unprefixed (cozy-stack's admin
+   * paths such as `/instances/:domain/fsck`). Only for `cozy serve`: an embedded or test kernel has no admin server.
+   */
+  adminRoutes?: (app: FastifyInstance, opts: RouteOptions<Config>) => Promise<void>;
   /** I/O, in dependency order. */
   start?(ctx: PluginContext<Config>): Promise<void>;
   /** Reverse order, idempotent, bounded in time by the kernel. */

@@ -239,6 +239,11 @@ export class Kernel {
     await withTimeout(this.store.adapter.close(), bound, 'store').catch((err: unknown) => this.log.warn({ err }, 'store close'));
   }
 
+  /** Every plugin with its context, for servers that mount plugin hooks beside the main one (the admin API). */
+  mountedPlugins(): MountedPlugin[] {
+    return this.plugins.map(({ plugin, ctx }) => ({ plugin, ctx }));
+  }
+
   /** Names of running plugins with what they provide and require (for `cozy plugins ls` against a server). */
   describePlugins(): Array<{ package: string; id: string; version: string; started: boolean }> {
     return this.plugins.map((p) => ({ package: p.packageName, id: p.plugin.manifest.id, version: p.plugin.manifest.version, started: p.started }));

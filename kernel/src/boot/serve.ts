@@ -69,6 +69,7 @@ export async function serve(config: ResolvedConfig, opts: { env?: Record<string,
       cluster: kernel.cluster,
       passphraseHash: hash,
       describePlugins: () => kernel.describePlugins(),
+      plugins: kernel.mountedPlugins(),
     });
     adminUrl = await listenOrExplain(admin, config.admin.host, config.admin.port, 'COZY_ADMIN_PORT');
   } catch (err) {

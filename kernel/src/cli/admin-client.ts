@@ -17,6 +17,17 @@ export class AdminClient {
   constructor(private readonly opts: AdminClientOptions) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { res, json } = await this.#send(method, path, body);
+    if (res.status === 204) return undefined as T;
+    return json as T;
+  }
+
+  /** The raw text of a 2xx answer (NDJSON streams such as fsck's), errors handled as in `request`. */
+  async requestText(method: string, path: string): Promise<string> {
+    return (await this.#send(method, path)).text;
+  }
+
+  async #send(method: string, path: string, body?: unknown): Promise<{ res: Response; text: string; json: unknown }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.opts.passphrase !== undefined) {
       headers.authorization = `Basic ${Buffer.from(`admin:${this.opts.passphrase}`).toString('base64')}`;
@@ -31,8 +42,7 @@ export class AdminClient {
         3,
       );
     }
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
+    const text = res.status === 204 ? '' : await res.text();
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -47,6 +57,6 @@ export class AdminClient {
           : '';
       throw new AdminClientError(`${res.status}: ${detail}${hint}`, res.status === 404 ? 4 : 1);
     }
-    return json as T;
+    return { res, text, json };
   }
 }

@@ -219,6 +219,30 @@ const commands: Record<string, Command> = {
       out.log(`Passphrase changed for ${domain}`);
     },
   },
+  'instances fsck': {
+    usage: 'instances fsck <domain> [--index-integrity | --files-consistency] [--fail-fast] [--json]',
+    summary: 'check the files of an instance (served by the files plugin); prints each anomaly, exits 1 when any',
+    options: { 'index-integrity': { type: 'boolean' }, 'files-consistency': { type: 'boolean' }, 'fail-fast': { type: 'boolean' }, json: { type: 'boolean' } },
+    async run({ values, positionals, out }) {
+      const domain = requireDomain(positionals);
+      const query = new URLSearchParams();
+      if (values['index-integrity']) query.set('IndexIntegrity', 'true');
+      if (values['files-consistency']) query.set('FilesConsistency', 'true');
+      if (values['fail-fast']) query.set('FailFast', 'true');
+      const text = await (await admin(values)).requestText('GET', `/instances/${encodeURIComponent(domain)}/fsck?${query}`);
+      let anomalies = 0;
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        const log = JSON.parse(line) as Record<string, unknown>;
+        // The stream ends with {"error": ...} when the check itself could not run to its end.
+        if (log.error !== undefined && log.type === undefined) throw new AdminClientError(`fsck failed: ${String(log.error)}`, 1);
+        anomalies++;
+        out.log(values.json ? line : describeAnomaly(log));
+      }
+      if (anomalies > 0) throw new AdminClientError(`${anomalies} anomal${anomalies === 1 ? 'y' : 'ies'} found on ${domain}`, 1);
+      if (!values.json) out.log(`No anomaly found on ${domain}`);
+    },
+  },
   'config check': {
     usage: 'config check [--config FILE]',
     summary: 'validate the config and every enabled plugin, and print the plugin graph',
@@ -253,6 +277,14 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+/** One line per fsck anomaly: its kind, then the file or directory it is about. */
+function describeAnomaly(log: Record<string, unknown>): string {
+  const doc = (log.file_doc ?? log.dir_doc) as { path?: string; _id?: string; name?: string } | undefined;
+  const where = doc?.path ?? doc?.name ?? doc?._id ?? '';
+  const extra = log.content_mismatch ?? log.error;
+  return [String(log.type), where, extra === undefined ? '' : JSON.stringify(extra)].filter(Boolean).join('  ');
+}
 
 function help(out: Output): void {
   out.log(`cozy ${KERNEL_VERSION}: a personal cloud server\n\nUsage: cozy <command> [options]\n\nCommands:`);

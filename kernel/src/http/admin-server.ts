@@ -14,6 +14,7 @@ import { toInstanceInfo, type InstanceDoc } from '../instances/instance.ts';
 import type { CreateInstanceOptions, InstanceService, ModifyInstanceOptions } from '../instances/instance-service.ts';
 import { KERNEL_VERSION } from '../version.ts';
 import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
+import type { MountedPlugin } from './server.ts';
 
 export interface AdminServerOptions {
   log: Logger;
@@ -24,6 +25,8 @@ export interface AdminServerOptions {
   cluster: ClusterPorts;
   passphraseHash: string;
   describePlugins: () => unknown;
+  /** Plugins whose `adminRoutes` are mounted after the kernel's own admin routes. */
+  plugins?: MountedPlugin[];
 }
 
 function instanceResource(doc: InstanceDoc) {
@@ -173,5 +176,10 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
     await opts.instances.destroy(req.params.domain);
     return reply.status(204).send();
   });
+  // Registered on the root context, so the passphrase hook above guards them; each in its own encapsulated scope.
+  for (const { plugin, ctx } of opts.plugins ?? []) {
+    const adminRoutes = plugin.adminRoutes;
+    if (adminRoutes) await app.register(async (scoped) => adminRoutes(scoped, { ctx }));
+  }
   return app;
 }

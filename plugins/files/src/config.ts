@@ -12,12 +12,15 @@ export interface FilesConfig {
   downloadLinkTtlSeconds: number;
   /** Longest wait for the instance's tree lock before a 503. */
   lockWaitMs: number;
+  /** The background thumbnail maker: images resized at once, and jobs waiting beyond which new ones are dropped. */
+  thumbnails: { concurrency: number; maxPending: number };
 }
 
 export const defaults: FilesConfig = {
   versions: { maxNumber: 20, minDelaySeconds: 15 * 60 },
   downloadLinkTtlSeconds: 3600,
   lockWaitMs: 30_000,
+  thumbnails: { concurrency: 1, maxPending: 10_000 },
 };
 
 export const configSchema: JsonSchema = {
@@ -34,5 +37,13 @@ export const configSchema: JsonSchema = {
     },
     downloadLinkTtlSeconds: { type: 'integer', minimum: 1, maximum: 7 * 24 * 3600 },
     lockWaitMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+    thumbnails: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        concurrency: { type: 'integer', minimum: 1, maximum: 64 },
+        maxPending: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+      },
+    },
   },
 };

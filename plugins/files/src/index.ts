@@ -1,5 +1,6 @@
 import { AUTH, CLUSTER, DOC_EVENTS, FILES, INSTANCES, REALTIME, STORE, VFS, definePlugin } from '@cozy-ts/kernel';
 import { configSchema, defaults, type FilesConfig } from './config.ts';
+import { fsckAdminRoutes } from './fsck/admin-routes.ts';
 import { diskUsageRoutes, filesRoutes } from './routes.ts';
 import { Thumbnails } from './thumbnails/routes.ts';
 import { VfsService } from './vfs/vfs-service.ts';
@@ -43,7 +44,7 @@ export default definePlugin<FilesConfig>({
     instances.onDestroying('files', async (inst) => service.forget(inst));
     const thumbnails = new Thumbnails({
       store: ctx.use(STORE), vfs: ctx.use(VFS), instances, cluster: ctx.use(CLUSTER), log: ctx.log,
-      realtime: ctx.tryUse(REALTIME), events: ctx.use(DOC_EVENTS),
+      realtime: ctx.tryUse(REALTIME), events: ctx.use(DOC_EVENTS), options: ctx.config.thumbnails,
     });
     ctx.container.register(Thumbnails, { useValue: thumbnails });
   },
@@ -58,4 +59,5 @@ export default definePlugin<FilesConfig>({
   },
   routes: filesRoutes,
   rootRoutes: diskUsageRoutes,
+  adminRoutes: fsckAdminRoutes,
 });
