@@ -55,8 +55,8 @@ export function fsckOptionsFrom(query: Record<string, unknown>): FsckOptions {
  * Needs GET on the whole io.cozy.files doctype.
  *
  * `GET /files/fsck/stream`: every anomaly kind, streamed one JSON per line with cozy-stack's admin parameters
- * (`IndexIntegrity`, `FilesConsistency`, `FailFast`). A plugin cannot add routes to the kernel's admin API, so it
- * lives here, for CLI tokens only (only the admin API mints them) holding GET on io.cozy.files.
+ * (`IndexIntegrity`, `FilesConsistency`, `FailFast`), for CLI tokens only (only the admin API mints them) holding GET
+ * on io.cozy.files. The admin API serves the same stream at `GET /instances/:domain/fsck` (admin-routes.ts).
  *
  * No start or stop hook.
  */

@@ -32,6 +32,8 @@ function same(a: DocReference, b: DocReference): boolean {
 }
 
 export type ReferenceChange = 'add' | 'remove';
+/** The two relationship lists an entry carries: documents referencing it, and clients not synchronising a folder. */
+export type ReferenceField = 'referenced_by' | 'not_synchronized_on';
 
 /**
  * Adds or removes references on an entry, under the instance's tree lock as cozy-stack does (so a concurrent move
@@ -45,8 +47,10 @@ export async function changeReferences(
   refs: DocReference[],
   change: ReferenceChange,
   actor?: FilesActor,
+  field: ReferenceField = 'referenced_by',
 ): Promise<FileDoc> {
-  const before = Array.isArray(current.referenced_by) ? current.referenced_by : [];
+  const existing = (current as { [k in ReferenceField]?: unknown })[field];
+  const before = Array.isArray(existing) ? (existing as DocReference[]) : [];
   let after: DocReference[];
   if (change === 'add') {
     after = [...before];
@@ -55,7 +59,7 @@ export async function changeReferences(
     after = before.filter((r) => !refs.some((ref) => same(r, ref)));
   }
   const now = new Date().toISOString();
-  const next: FileDoc = { ...current, referenced_by: after, cozyMetadata: touchCozyMetadata(inst, current.cozyMetadata, now, actor) };
+  const next: FileDoc = { ...current, [field]: after, cozyMetadata: touchCozyMetadata(inst, current.cozyMetadata, now, actor) };
   try {
     const res = await store.put(inst, FILES_DOCTYPE, next, { old: current });
     return { ...next, _rev: res.rev };

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthErrors, JSONAPI_CONTENT_TYPE, type DocumentStore, type FilesService, type InstanceRef, type RequestVerb } from '@cozy-ts/kernel';
+import { AuthErrors, FilesErrors, JSONAPI_CONTENT_TYPE, type DocReference, type DocumentStore, type FilesService, type InstanceRef, type RequestVerb } from '@cozy-ts/kernel';
 import type { Caller } from '../http/access.ts';
 import { filesByIds, readKeys } from './all-docs.ts';
 import { FilesChanges, readFilesChangesQuery } from './changes.ts';
 import { DirPaths } from './dir-paths.ts';
 import { findFiles, readFindQuery } from './find.ts';
 import type { Query } from './query-params.ts';
-import { changeReferences, readReferences, type ReferenceChange } from './referenced-by.ts';
+import { changeReferences, readReferences, type ReferenceChange, type ReferenceField } from './referenced-by.ts';
 import { renderDocs, type FileLinksFn } from './render.ts';
 
 const FILES_DOCTYPE = 'io.cozy.files';
@@ -38,7 +38,9 @@ async function wholeType(deps: QueryDeps, req: FastifyRequest): Promise<Caller> 
  * - `GET /files/_changes`: the changes feed (`since`, `limit`, `include_docs`, `fields`, `include_file_path`,
  *   `skip_deleted`, `skip_trashed`); entries an OAuth client does not synchronise come as deletions;
  * - `POST` / `DELETE /files/:id/relationships/referenced_by`: add or remove references on an entry (and `GET`, which
- *   cozy-stack does not have, to read them alone).
+ *   cozy-stack does not have, to read them alone);
+ * - `GET` / `POST` / `DELETE /files/:dir-id/relationships/not_synchronized_on`: the OAuth clients a directory is not
+ *   synchronised on (directories only; PATCH on it to change, GET to read).
  * The first three need GET on the whole doctype, as in cozy-stack; references need PATCH (add) or DELETE (remove)
  * on the entry, a permission on a folder covering what it holds.
  *
@@ -76,16 +78,18 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
     return reply.type('application/json').send(JSON.stringify(res));
   });
 
-  const references = (change: ReferenceChange, verb: RequestVerb) => async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+  const references = (change: ReferenceChange, verb: RequestVerb, field: ReferenceField = 'referenced_by') => async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const caller = await deps.access.caller(req);
     const refs = readReferences(req.body);
     const inst = caller.inst;
     const doc = await deps.lock.run(inst, async () => {
       const current = await deps.files.stat(inst, req.params.id);
+      // cozy-stack looks the id up as a directory (DirByID): a file has no such list, it is not found.
+      if (field === 'not_synchronized_on' && current.type !== 'directory') throw FilesErrors.notFound('Only a directory can be excluded from a synchronisation');
       if (!(await deps.access.holds(caller, verb, current))) throw AuthErrors.forbidden();
-      return changeReferences(deps.store, inst, current, refs, change, caller.actor);
+      return changeReferences(deps.store, inst, current, refs, change, caller.actor, field);
     });
-    const data = doc.referenced_by ?? [];
+    const data = (doc as { [k in ReferenceField]?: DocReference[] })[field] ?? [];
     return reply.type(JSONAPI_CONTENT_TYPE).send(JSON.stringify({ meta: { rev: doc._rev, count: data.length }, data }));
   };
   // Not in cozy-stack (its files carry their references in `relationships.referenced_by`): the list alone, for
@@ -99,4 +103,18 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
   });
   app.post<{ Params: { id: string } }>('/:id/relationships/referenced_by', references('add', 'PATCH'));
   app.delete<{ Params: { id: string } }>('/:id/relationships/referenced_by', references('remove', 'DELETE'));
+
+  // cozy-stack's docs/not-synchronized-vfs.md: the OAuth clients (desktop, mobile) a directory is not synchronised
+  // on; `_changes` then shows that directory's content as deleted to them. Both need PATCH on the directory, as in
+  // cozy-stack. The GET is ours, as for referenced_by.
+  app.get<{ Params: { id: string } }>('/:id/relationships/not_synchronized_on', async (req, reply) => {
+    const caller = await deps.access.caller(req);
+    const doc = await deps.files.stat(caller.inst, req.params.id);
+    if (doc.type !== 'directory') throw FilesErrors.notFound('Only a directory can be excluded from a synchronisation');
+    if (!(await deps.access.holds(caller, 'GET', doc))) throw AuthErrors.forbidden();
+    const data = doc.not_synchronized_on ?? [];
+    return reply.type(JSONAPI_CONTENT_TYPE).send(JSON.stringify({ meta: { rev: doc._rev, count: data.length }, data }));
+  });
+  app.post<{ Params: { id: string } }>('/:id/relationships/not_synchronized_on', references('add', 'PATCH', 'not_synchronized_on'));
+  app.delete<{ Params: { id: string } }>('/:id/relationships/not_synchronized_on', references('remove', 'PATCH', 'not_synchronized_on'));
 }
