@@ -1,9 +1,5 @@
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import t from 'tap';
-import { startTestKernel } from '../../kernel/src/testing/test-kernel.ts';
-import { repoRoot } from '../helpers/processes.ts';
+import { loadCozyStackClient, startClientKernel } from '../helpers/cozy-stack-client.ts';
 
 type Fields = Record<string, unknown>;
 interface Page {
@@ -25,31 +21,13 @@ interface DocumentCollection {
   updateAll(docs: Fields[]): Promise<Array<{ ok?: boolean; id: string; rev?: string; error?: string }>>;
   fetchChanges(couchOptions?: Fields): Promise<{ newLastSeq: string; documents: Fields[] }>;
 }
-type StackClientClass = new (opts: { uri: string; token: string }) => { collection(doctype: string): DocumentCollection };
-
-/** cozy-stack-client lives in test/clients (installed apart from the workspaces: see its package.json). */
-function loadCozyStackClient(): StackClientClass {
-  const require = createRequire(join(repoRoot, 'test/clients/package.json'));
-  try {
-    return (require('cozy-stack-client') as { default: StackClientClass }).default;
-  } catch (err) {
-    throw new Error(`cozy-stack-client is not installed: run \`npm run test:clients\` (${(err as Error).message})`);
-  }
-}
 
 const DOCTYPE = 'io.cozy.e2e.todos';
 
 t.test('cozy-stack-client drives /data with an OAuth token, unchanged', async (t) => {
-  const CozyStackClient = loadCozyStackClient();
-  const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-data': {} } } });
-  t.teardown(() => tk.close());
-  await tk.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = tk.kernel.app.server.address() as AddressInfo;
-  // The client sends Host: 127.0.0.1:<port>, so that is the instance's domain.
-  const inst = await tk.createInstance(`127.0.0.1:${port}`);
-  await tk.kernel.store.put(inst, 'io.cozy.oauth.clients', { _id: 'client-data-e2e', client_name: 'e2e', software_id: 'e2e' });
-  const token = await tk.kernel.auth.issueToken(inst, 'access', { subject: 'client-data-e2e', scope: DOCTYPE });
-  const todos = new CozyStackClient({ uri: `http://127.0.0.1:${port}`, token }).collection(DOCTYPE);
+  const CozyStackClient = loadCozyStackClient<DocumentCollection>();
+  const { tk, inst, uri, token } = await startClientKernel(t, { '@cozy-ts/plugin-data': {} }, DOCTYPE);
+  const todos = new CozyStackClient({ uri, token }).collection(DOCTYPE);
 
   // Each step awaits the previous one: they share the documents they write.
   await t.test('the doctype has no database yet: all, find and getAll answer empty', async (t) => {

@@ -1,10 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import t from 'tap';
-import { startTestKernel } from '../../kernel/src/testing/test-kernel.ts';
-import { repoRoot } from '../helpers/processes.ts';
+import { loadCozyStackClient, startClientKernel } from '../helpers/cozy-stack-client.ts';
 
 type Fields = Record<string, unknown>;
 interface Stat {
@@ -28,31 +24,14 @@ interface FileCollection {
   getDownloadLinkById(id: string, filename: string): Promise<string>;
   fetchChanges(couchOptions?: Fields, options?: Fields): Promise<{ newLastSeq: string; pending: number; results: Array<{ id: string; doc?: Fields }> }>;
 }
-type StackClientClass = new (opts: { uri: string; token: string }) => { collection(doctype: string): FileCollection };
-
-function loadCozyStackClient(): StackClientClass {
-  const require = createRequire(join(repoRoot, 'test/clients/package.json'));
-  try {
-    return (require('cozy-stack-client') as { default: StackClientClass }).default;
-  } catch (err) {
-    throw new Error(`cozy-stack-client is not installed: run \`npm run test:clients\` (${(err as Error).message})`);
-  }
-}
 
 const ROOT = 'io.cozy.files.root-dir';
 
 t.test("cozy-stack-client's FileCollection drives /files with an OAuth token, unchanged", async (t) => {
-  const CozyStackClient = loadCozyStackClient();
-  const tk = await startTestKernel({
-    config: { plugins: { '@cozy-ts/plugin-vfs-local': { fsync: false }, '@cozy-ts/plugin-files': {} } },
-  });
-  t.teardown(() => tk.close());
-  await tk.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = tk.kernel.app.server.address() as AddressInfo;
-  const inst = await tk.createInstance(`127.0.0.1:${port}`);
-  await tk.kernel.store.put(inst, 'io.cozy.oauth.clients', { _id: 'client-files-e2e', client_name: 'e2e', software_id: 'e2e' });
-  const token = await tk.kernel.auth.issueToken(inst, 'access', { subject: 'client-files-e2e', scope: 'io.cozy.files' });
-  const uri = `http://127.0.0.1:${port}`;
+  const CozyStackClient = loadCozyStackClient<FileCollection>();
+  const { uri, token } = await startClientKernel(
+    t, { '@cozy-ts/plugin-vfs-local': { fsync: false }, '@cozy-ts/plugin-files': {} }, 'io.cozy.files',
+  );
   const files = new CozyStackClient({ uri, token }).collection('io.cozy.files');
 
   let docs: Fields = {};
