@@ -1,17 +1,13 @@
-import { StoreErrors, isValidDoctypeName, toResource, type Doc, type DocumentStore, type InstanceRef, type RequestVerb, type ViewQueryOptions } from '@cozy-ts/kernel';
+import { isValidDoctypeName, type Doc, type DocumentStore, type InstanceRef, type RequestVerb, type ViewQueryOptions } from '@cozy-ts/kernel';
 import type { Access } from './access.ts';
 import { DataErrors } from './data-errors.ts';
-import { DESIGN_PREFIX } from './design-ids.ts';
-import { isPlainObject } from './doc-body.ts';
-import { nextPageQuery, readPageQuery } from './page-query.ts';
+import {
+  DEFAULT_RELATION_PAGE, MAX_RELATION_PAGE, readFileDocs, readFileIds, relationPage, rewriteRelation, withoutReference, withReference,
+  type ReferencesPage,
+} from './file-relations.ts';
+import { readPageQuery } from './page-query.ts';
 import { param, type Query } from './query-params.ts';
-import { isReference, readFileIds, type ReferencesPage } from './references.ts';
 import { FILES_DOCTYPE, NotSynchronizedView } from './references-view.ts';
-import { isNotFound } from './store-failures.ts';
-
-/** cozy's defaultRefsPerPage / maxRefsPerPage. */
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
 
 /**
  * The directories a device (usually an io.cozy.oauth.clients document) does not synchronize, as cozy-stack's
@@ -41,7 +37,7 @@ export class NotSynchronizing {
 
   async list(inst: InstanceRef, access: Access, doctype: string, id: string, query: Query): Promise<ReferencesPage> {
     await this.#allow(access, 'GET', 'GET', doctype, id);
-    const page = readPageQuery(query, DEFAULT_PAGE, MAX_PAGE);
+    const page = readPageQuery(query, DEFAULT_RELATION_PAGE, MAX_RELATION_PAGE);
     const includeFiles = param(query, 'include') === 'files';
     const first = [doctype, id];
     const last = [doctype, id, {}];
@@ -55,64 +51,26 @@ export class NotSynchronizing {
     };
     if (page.skip !== undefined) opts.skip = page.skip;
     const rows = await this.#view.query(inst, 'by-device', opts);
-    const shown = rows.slice(0, page.limit);
-    const after = rows[page.limit];
-    const answer: ReferencesPage = {
-      data: shown.map((row) => ({ type: FILES_DOCTYPE, id: String(row.id) })),
-      meta: { count: typeof count[0]?.value === 'number' ? count[0].value : 0 },
-    };
-    if (after) answer.next = nextPageQuery(page.limit, page.skip !== undefined ? { skip: page.skip + page.limit } : { cursor: [after.key, String(after.id)] });
-    if (includeFiles) answer.included = shown.flatMap((row) => (row.doc ? [toResource(FILES_DOCTYPE, row.doc, { self: `/files/${row.doc._id}` })] : []));
-    return answer;
+    return relationPage(rows, page, count, includeFiles);
   }
 
   async add(inst: InstanceRef, access: Access, doctype: string, id: string, body: unknown): Promise<void> {
     const dirIds = readFileIds(body);
     await this.#allow(access, 'PUT', 'PATCH', doctype, id);
-    const device = { type: doctype, id };
-    await this.#rewrite(inst, dirIds, (refs) => (refs.some((r) => isReference(r, device)) ? refs : [...refs, device]));
+    const dirs = await this.#directories(inst, dirIds);
+    await rewriteRelation(this.store, inst, dirs, 'not_synchronized_on', withReference({ type: doctype, id }));
   }
 
   async remove(inst: InstanceRef, access: Access, doctype: string, id: string, body: unknown): Promise<void> {
     const dirIds = readFileIds(body);
     await this.#allow(access, 'DELETE', 'PATCH', doctype, id);
-    const device = { type: doctype, id };
-    await this.#rewrite(inst, dirIds, (refs) => {
-      const kept = refs.filter((r) => !isReference(r, device));
-      return kept.length === refs.length ? refs : kept;
-    });
-  }
-
-  /** Applies `change` to each directory's list and writes the directories it changed, in one bulk. */
-  async #rewrite(inst: InstanceRef, dirIds: string[], change: (refs: unknown[]) => unknown[]): Promise<void> {
     const dirs = await this.#directories(inst, dirIds);
-    const now = new Date().toISOString();
-    const changed: Doc[] = [];
-    for (const dir of dirs) {
-      const before = Array.isArray(dir.not_synchronized_on) ? dir.not_synchronized_on : [];
-      const after = change(before);
-      if (after === before) continue;
-      const meta = isPlainObject(dir.cozyMetadata) ? { cozyMetadata: { ...dir.cozyMetadata, updatedAt: now } } : {};
-      changed.push({ ...dir, not_synchronized_on: after, ...meta });
-    }
-    if (changed.length === 0) return;
-    const results = await this.store.bulkDocs(inst, FILES_DOCTYPE, changed);
-    if (results.some((r) => r.error)) throw StoreErrors.conflict();
+    await rewriteRelation(this.store, inst, dirs, 'not_synchronized_on', withoutReference({ type: doctype, id }));
   }
 
   /** Every id must be a directory: a missing one is a 404, a file a 400, before anything is written. */
   async #directories(inst: InstanceRef, ids: string[]): Promise<Doc[]> {
-    let rows;
-    try {
-      rows = (await this.store.allDocs(inst, FILES_DOCTYPE, { keys: ids, include_docs: true })).rows;
-    } catch (err) {
-      if (isNotFound(err)) throw DataErrors.fileNotFound(ids[0] as string);
-      throw err;
-    }
-    const docs = rows.map((row) => {
-      if (!row.doc || row.doc._id.startsWith(DESIGN_PREFIX)) throw DataErrors.fileNotFound(row.key);
-      return row.doc;
-    });
+    const docs = await readFileDocs(this.store, inst, ids);
     if (docs.some((doc) => doc.type !== 'directory')) throw DataErrors.badRequest('Cannot add not_synchronized_on on files');
     return docs;
   }
