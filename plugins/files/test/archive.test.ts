@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import pino from 'pino';
 import yauzl from 'yauzl';
 import { FILES, ROOT_DIR_ID, type FilesService, type InstanceDoc } from '@cozy-ts/kernel';
-import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
+import type { TestKernel } from '@cozy-ts/kernel/testing';
 import { registerArchiveRoutes } from '../src/archive/routes.ts';
 import { FilesAccess } from '../src/http/access.ts';
 import type { VfsService } from '../src/vfs/vfs-service.ts';
+import { filesRoutesApp, freshInstance, kernelPerFile, treeWriters } from './shared-kernel.ts';
 
 const DOMAIN = 'alice.example';
 
@@ -23,17 +23,7 @@ interface Env {
   mkdir(dirId: string, name: string): Promise<string>;
 }
 
-let shared: Promise<TestKernel> | undefined;
-let instances = 0;
-
-/** One kernel for the whole file (its boot is the costly part); each test gets an instance of its own. */
-function sharedKernel(): Promise<TestKernel> {
-  shared ??= startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} } } }).then((tk) => {
-    t.teardown(() => tk.close());
-    return tk;
-  });
-  return shared;
-}
+const sharedKernel = kernelPerFile({ '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} });
 
 /**
  * The archive routes on their own fastify app (the same prefix and the kernel's instance, auth and VFS service),
@@ -41,23 +31,15 @@ function sharedKernel(): Promise<TestKernel> {
  */
 async function env(t: Test): Promise<Env> {
   const tk = await sharedKernel();
-  const inst = await tk.createInstance(`alice${++instances}.example`);
+  const inst = await freshInstance(tk);
   const files = tk.kernel.container.resolve<FilesService>(FILES.token);
-  const app = Fastify();
-  app.addHook('onRequest', async (req) => {
-    req.instance = inst;
-  });
-  app.addContentTypeParser('application/vnd.api+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   const access = new FilesAccess(tk.kernel.auth, files as VfsService);
-  await app.register(async (scoped) => registerArchiveRoutes(scoped, { files, access, cache: tk.kernel.cluster.cache, log: pino({ level: 'silent' }) }), { prefix: '/files' });
-  t.teardown(() => app.close());
+  const app = await filesRoutesApp(t, inst, (scoped) => registerArchiveRoutes(scoped, { files, access, cache: tk.kernel.cluster.cache, log: pino({ level: 'silent' }) }));
   const call: Env['call'] = async (method, url, scope, body, headers = {}) => {
     const auth = scope === null ? {} : { authorization: `Bearer ${await tk.kernel.auth.issueToken(inst, 'cli', { subject: 'test', scope })}` };
     return app.inject({ method, url, headers: { host: DOMAIN, ...auth, ...(body ? { 'content-type': 'application/vnd.api+json' } : {}), ...headers }, ...(body ? { payload: JSON.stringify(body) } : {}) });
   };
-  const put: Env['put'] = async (dirId, name, content) => (await files.createFile(inst, { dirId, name }, Readable.from([Buffer.from(content)])))._id;
-  const mkdir: Env['mkdir'] = async (dirId, name) => (await files.createDir(inst, { dirId, name }))._id;
-  return { tk, inst, files, app, call, put, mkdir };
+  return { tk, inst, files, app, call, ...treeWriters(files, inst) };
 }
 
 /** CRC-32 of each file entry as the zip records it. */

@@ -5,7 +5,8 @@ import Fastify from 'fastify';
 import pino from 'pino';
 import t, { type Test } from 'tap';
 import { VFS, newInternalId, type InstanceDoc, type VfsContent } from '@cozy-ts/kernel';
-import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
+import type { TestKernel } from '@cozy-ts/kernel/testing';
+import { freshInstance, kernelPerFile } from './shared-kernel.ts';
 import { fsck } from '../src/fsck/fsck.ts';
 import type { FsckLog } from '../src/fsck/fsck-log.ts';
 import { describe } from '../src/fsck/fsck-log.ts';
@@ -26,22 +27,12 @@ interface Env {
   run(opts?: Parameters<typeof fsck>[3]): Promise<FsckLog[]>;
 }
 
-let shared: Promise<TestKernel> | undefined;
-let instances = 0;
-
-/** One kernel for the whole file (its boot is the costly part); each test gets an instance of its own. */
-function sharedKernel(): Promise<TestKernel> {
-  shared ??= startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {} } } }).then((tk) => {
-    t.teardown(() => tk.close());
-    return tk;
-  });
-  return shared;
-}
+const sharedKernel = kernelPerFile({ '@cozy-ts/plugin-vfs-local': {} });
 
 /** A kernel with the local content backend only: the index is written by hand, so any anomaly can be made. */
 async function env(t: Test): Promise<Env> {
   const tk = await sharedKernel();
-  const inst = await tk.createInstance(`alice${++instances}.example`);
+  const inst = await freshInstance(tk);
   const vfs = tk.kernel.container.resolve<VfsContent>(VFS.token);
   const store = tk.kernel.store;
   const dir: Env['dir'] = async (id, dirId, name, path) => {

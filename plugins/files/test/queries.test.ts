@@ -1,11 +1,11 @@
-import { Readable } from 'node:stream';
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import type { LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { FILES, ROOT_DIR_ID, TRASH_DIR_ID, type FilesService, type InstanceDoc } from '@cozy-ts/kernel';
-import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
+import type { TestKernel } from '@cozy-ts/kernel/testing';
 import { FilesAccess } from '../src/http/access.ts';
 import { registerQueryRoutes } from '../src/queries/routes.ts';
 import type { VfsService } from '../src/vfs/vfs-service.ts';
+import { filesRoutesApp, freshInstance, kernelPerFile, treeWriters } from './shared-kernel.ts';
 
 const DOMAIN = 'alice.example';
 const FILES_DOCTYPE = 'io.cozy.files';
@@ -20,17 +20,7 @@ interface Env {
   mkdir(dirId: string, name: string): Promise<string>;
 }
 
-let shared: Promise<TestKernel> | undefined;
-let instances = 0;
-
-/** One kernel for the whole file (its boot is the costly part); each test gets an instance of its own. */
-function sharedKernel(): Promise<TestKernel> {
-  shared ??= startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} } } }).then((tk) => {
-    t.teardown(() => tk.close());
-    return tk;
-  });
-  return shared;
-}
+const sharedKernel = kernelPerFile({ '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} });
 
 /**
  * The query routes on their own fastify app, with the kernel's instance, auth and the files plugin's VFS service,
@@ -38,26 +28,17 @@ function sharedKernel(): Promise<TestKernel> {
  */
 async function env(t: Test): Promise<Env> {
   const tk = await sharedKernel();
-  const inst = await tk.createInstance(`alice${++instances}.example`);
+  const inst = await freshInstance(tk);
   const files = tk.kernel.container.resolve<FilesService>(FILES.token);
   const svc = files as VfsService;
-  const app: FastifyInstance = Fastify();
-  app.addHook('onRequest', async (req) => {
-    req.instance = inst;
-  });
-  app.addContentTypeParser('application/vnd.api+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
-  await app.register(
-    async (scoped) =>
-      registerQueryRoutes(scoped, {
-        store: tk.kernel.store,
-        files,
-        access: new FilesAccess(tk.kernel.auth, svc),
-        lock: svc.lock,
-        fileLinks: async (_inst, doc) => (doc.class === 'image' ? { tiny: `/files/${doc._id}/thumbnails/s/tiny` } : undefined),
-      }),
-    { prefix: '/files' },
-  );
-  t.teardown(() => app.close());
+  const app = await filesRoutesApp(t, inst, (scoped) =>
+    registerQueryRoutes(scoped, {
+      store: tk.kernel.store,
+      files,
+      access: new FilesAccess(tk.kernel.auth, svc),
+      lock: svc.lock,
+      fileLinks: async (_inst, doc) => (doc.class === 'image' ? { tiny: `/files/${doc._id}/thumbnails/s/tiny` } : undefined),
+    }));
   const cli = (scope: string) => tk.kernel.auth.issueToken(inst, 'cli', { subject: 'test', scope });
   const call: Env['call'] = (method, url, token, body) =>
     app.inject({
@@ -66,9 +47,7 @@ async function env(t: Test): Promise<Env> {
       headers: { host: DOMAIN, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
     });
-  const put: Env['put'] = async (dirId, name, content = name) => (await files.createFile(inst, { dirId, name }, Readable.from([Buffer.from(content)])))._id;
-  const mkdir: Env['mkdir'] = async (dirId, name) => (await files.createDir(inst, { dirId, name }))._id;
-  return { tk, inst, files, call, cli, put, mkdir };
+  return { tk, inst, files, call, cli, ...treeWriters(files, inst) };
 }
 
 t.test('POST /files/_find: no_index until an index exists, then JSON:API pages with paths and links', async (t) => {

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import pino from 'pino';
 import { FILES as FILES_SERVICE, VFS, newInternalId, type FilesService, type InstanceDoc, type VfsContent } from '@cozy-ts/kernel';
 import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
+import { freshInstance, kernelPerFile } from './shared-kernel.ts';
 import { THUMB_FORMATS } from '../src/thumbnails/formats.ts';
 import { Thumbnails, registerThumbnailRoutes } from '../src/thumbnails/routes.ts';
 import { hasThumbnailLinks, thumbnailLinks } from '../src/thumbnails/secrets.ts';
@@ -30,21 +31,11 @@ async function bytes(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-let shared: Promise<TestKernel> | undefined;
-let instances = 0;
-
-/** One kernel for the whole file (its boot is the costly part); each test gets an instance of its own. */
-function sharedKernel(): Promise<TestKernel> {
-  shared ??= startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {} } } }).then((tk) => {
-    t.teardown(() => tk.close());
-    return tk;
-  });
-  return shared;
-}
+const sharedKernel = kernelPerFile({ '@cozy-ts/plugin-vfs-local': {} });
 
 async function env(t: Test, options?: { concurrency?: number; maxPending?: number }): Promise<Env> {
   const tk = await sharedKernel();
-  const inst = await tk.createInstance(`alice${++instances}.example`);
+  const inst = await freshInstance(tk);
   const vfs = tk.kernel.container.resolve<VfsContent>(VFS.token);
   const store = tk.kernel.store;
   await store.put(inst, FILES, { _id: ROOT, type: 'directory', name: '', path: '/' });
