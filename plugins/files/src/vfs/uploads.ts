@@ -43,6 +43,16 @@ function pump(body: Readable, writer: Writable): Promise<void> {
   });
 }
 
+/** {@link pump}, and on a failure the writer's temporary content removed and the error mapped for the client. */
+async function pumpOrAbort(body: Readable, writer: ContentWriter, quotaBound: boolean): Promise<void> {
+  try {
+    await pump(body, writer);
+  } catch (err) {
+    await writer.abort();
+    throw contentError(err, quotaBound);
+  }
+}
+
 function checkInput(input: OverwriteInput): void {
   if (input.size !== undefined && (!Number.isSafeInteger(input.size) || input.size < 0)) {
     throw KernelErrors.badRequest('Invalid size', { source: { parameter: 'Size' } });
@@ -115,12 +125,7 @@ export class Uploads {
       body.resume();
       throw contentError(err);
     }
-    try {
-      await pump(body, writer);
-    } catch (err) {
-      await writer.abort();
-      throw contentError(err, quotaBound);
-    }
+    await pumpOrAbort(body, writer, quotaBound);
     return this.svc.lock.run(inst, async () => {
       let info;
       try {
@@ -185,12 +190,7 @@ export class Uploads {
       body.resume();
       throw contentError(err);
     }
-    try {
-      await pump(body, writer);
-    } catch (err) {
-      await writer.abort();
-      throw contentError(err, quotaBound);
-    }
+    await pumpOrAbort(body, writer, quotaBound);
     return this.svc.lock.run(inst, async () => {
       let info;
       let cur: RegularFileDoc;
