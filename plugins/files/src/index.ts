@@ -1,6 +1,7 @@
-import { AUTH, CLUSTER, DOC_EVENTS, FILES, INSTANCES, REALTIME, STORE, VFS, definePlugin } from '@cozy-ts/kernel';
+import { AUTH, CLUSTER, DOC_EVENTS, FILES, INSTANCES, JOBS, REALTIME, STORE, VFS, definePlugin } from '@cozy-ts/kernel';
 import { configSchema, defaults, type FilesConfig } from './config.ts';
 import { fsckAdminRoutes } from './fsck/admin-routes.ts';
+import { registerFilesWorkers } from './jobs-workers.ts';
 import { diskUsageRoutes, filesRoutes } from './routes.ts';
 import { Thumbnails } from './thumbnails/routes.ts';
 import { VfsService } from './vfs/vfs-service.ts';
@@ -25,6 +26,8 @@ export default definePlugin<FilesConfig>({
       { capability: VFS, range: '^1.0.0' },
       { capability: DOC_EVENTS, range: '^1.0.0' },
       { capability: REALTIME, range: '^1.0.0', optional: true },
+      // Thumbnails and the trash purge become `thumbnail` / `trash-files` jobs when present; in-process otherwise.
+      { capability: JOBS, range: '^1.0.0', optional: true },
     ],
   },
   configSchema,
@@ -47,6 +50,8 @@ export default definePlugin<FilesConfig>({
       realtime: ctx.tryUse(REALTIME), events: ctx.use(DOC_EVENTS), options: ctx.config.thumbnails,
     });
     ctx.container.register(Thumbnails, { useValue: thumbnails });
+    const jobs = ctx.tryUse(JOBS);
+    if (jobs) registerFilesWorkers(jobs, { thumbnailer: thumbnails.maker, service, thumbnailConcurrency: ctx.config.thumbnails?.concurrency });
   },
   async start(ctx) {
     ctx.container.resolve(VfsService).follow(ctx.use(DOC_EVENTS));

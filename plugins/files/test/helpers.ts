@@ -15,13 +15,14 @@ export interface FilesSetup {
   call(method: string, url: string, opts?: { scope?: string | null; body?: string | Buffer | Readable | object; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
 }
 
-/** A started kernel with vfs-local and files, one instance, closed when the test ends. */
-export async function setup(t: Test, opts: { files?: Record<string, unknown>; diskQuota?: number; vfsRoot?: string } = {}): Promise<FilesSetup> {
+/** A started kernel with vfs-local and files (plus `plugins`), one instance, closed when the test ends. */
+export async function setup(t: Test, opts: { files?: Record<string, unknown>; diskQuota?: number; vfsRoot?: string; plugins?: Record<string, unknown> } = {}): Promise<FilesSetup> {
   const tk = await startTestKernel({
     config: {
       plugins: {
         '@cozy-ts/plugin-vfs-local': { fsync: false, ...(opts.vfsRoot ? { root: opts.vfsRoot } : {}) },
         '@cozy-ts/plugin-files': opts.files ?? {},
+        ...opts.plugins,
       },
     },
   });

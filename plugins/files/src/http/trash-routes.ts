@@ -20,10 +20,10 @@ export function registerTrashRoutes(app: FastifyInstance, d: RouteDeps): void {
     return sendJsonApi(reply, 200, { data, meta: { count }, ...(next ? { links: { next: `/files/trash?${next}` } } : {}) });
   });
 
-  // Emptying runs in the background, as cozy-stack's trash-files job: the answer comes at once.
+  // Emptying runs in the background (a trash-files job when the jobs plugin is there): the answer comes at once.
   app.delete('/trash', async (req, reply) => {
     const caller = await d.access.allowWholeType(req, 'DELETE');
-    d.svc.inBackground(() => d.svc.emptyTrash(caller.inst), (err) => req.log.error({ err }, 'emptying the trash failed'));
+    await d.svc.emptyTrashLater(caller.inst, (err) => req.log.error({ err }, 'emptying the trash failed'));
     return reply.status(204).send();
   });
 

@@ -44,12 +44,14 @@ function contentChanged(doc: Doc, old: Doc): boolean {
  *
  * Each job re-reads the file's document, so it works on the newest content whatever the events said, and holds a
  * cluster lock per file so two processes never write one file's thumbnails at once. Jobs run in a bounded
- * {@link WorkQueue}. Doc events are per process, so each process makes the thumbnails of the writes it served.
- * When the jobs plugin lands, `sync` becomes a job handler and this queue goes.
+ * {@link WorkQueue}, or, when the jobs plugin is there ({@link Thumbnailer.useJobs}), as `thumbnail` jobs it runs
+ * (retried on failure, visible in io.cozy.jobs) through {@link Thumbnailer.runJob}. Doc events are per process, so
+ * each process queues the thumbnails of the writes it served.
  */
 export class Thumbnailer {
   readonly #queue: WorkQueue;
   #off: (() => void) | undefined;
+  #queueJob: ((inst: InstanceRef, fileId: string) => Promise<unknown>) | undefined;
 
   constructor(
     private readonly deps: ThumbnailerDeps,
@@ -61,6 +63,11 @@ export class Thumbnailer {
       onError: (err, key) => deps.log.warn({ err, key }, 'thumbnail job failed'),
       onDrop: (key) => deps.log.warn({ key }, 'thumbnail queue full: dropped, it will be made when asked'),
     });
+  }
+
+  /** From now on, work goes to `queueJob` (a `thumbnail` job) instead of the in-process queue. */
+  useJobs(queueJob: (inst: InstanceRef, fileId: string) => Promise<unknown>): void {
+    this.#queueJob = queueJob;
   }
 
   /** Follows the doc events. Idempotent. */
@@ -108,17 +115,34 @@ export class Thumbnailer {
   }
 
   #push(domain: string, fileId: string): boolean {
+    const queueJob = this.#queueJob;
+    if (queueJob) {
+      void (async () => {
+        const inst = await this.#instance(domain);
+        if (inst) await queueJob(inst, fileId);
+      })().catch((err: unknown) => this.deps.log.warn({ err, domain, fileId }, 'queuing a thumbnail job failed'));
+      return true;
+    }
     return this.#queue.push(`${domain}\n${fileId}`, () => this.#job(domain, fileId));
   }
 
-  async #job(domain: string, fileId: string): Promise<void> {
-    let inst: InstanceRef;
+  async #instance(domain: string): Promise<InstanceRef | null> {
     try {
-      inst = await this.deps.instances.get(domain);
+      return await this.deps.instances.get(domain);
     } catch (err) {
-      if ((err as { status?: number }).status === 404) return;
+      // The instance went away since the event: nothing to make.
+      if ((err as { status?: number }).status === 404) return null;
       throw err;
     }
+  }
+
+  async #job(domain: string, fileId: string): Promise<void> {
+    const inst = await this.#instance(domain);
+    if (inst) await this.runJob(inst, fileId);
+  }
+
+  /** One file's work, under the per-file cluster lock: the body of a `thumbnail` job and of an in-process one. */
+  async runJob(inst: InstanceRef, fileId: string): Promise<void> {
     await this.deps.cluster.locks.withLock(`files:thumbnails:${inst.prefix}:${fileId}`, { ttlMs: 60_000, waitMs: 60_000 }, () => this.sync(inst, fileId));
   }
 

@@ -52,6 +52,7 @@ export class VfsService implements FilesService {
   readonly #versions: Versions;
   readonly #ready = new Map<string, Promise<void>>();
   readonly #background = new Set<Promise<void>>();
+  #queueTrashJob: ((inst: InstanceRef) => Promise<unknown>) | undefined;
   #off: (() => void) | undefined;
 
   constructor(private readonly deps: VfsServiceDeps) {
@@ -114,6 +115,22 @@ export class VfsService implements FilesService {
     const p = work().catch(onError);
     this.#background.add(p);
     void p.finally(() => this.#background.delete(p));
+  }
+
+  /**
+   * Empties an instance's trash without the caller waiting: as a `trash-files` job when {@link useTrashJobs} was
+   * called (the jobs plugin retries it), else in this process's background (drained at stop).
+   */
+  async emptyTrashLater(inst: InstanceRef, onError: (err: unknown) => void): Promise<void> {
+    if (this.#queueTrashJob) {
+      await this.#queueTrashJob(inst);
+      return;
+    }
+    this.inBackground(() => this.emptyTrash(inst), onError);
+  }
+
+  useTrashJobs(queue: (inst: InstanceRef) => Promise<unknown>): void {
+    this.#queueTrashJob = queue;
   }
 
   async drain(): Promise<void> {
