@@ -4,3 +4,4 @@ export { clusterContract } from './cluster-contract.ts';
 export { vfsContract, type VfsSubject, type MakeVfs } from './vfs-contract.ts';
 export { startTestKernel, type TestKernel } from './test-kernel.ts';
 export { clientPassphraseHash } from '../auth/passphrase.ts';
+export { mountTinyDisk, filesUnder } from './disk-fixtures.ts';

@@ -1,28 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { ROOT_DIR_ID, StoreErrors, isDir } from '@cozy-ts/kernel';
+import { filesUnder, mountTinyDisk } from '@cozy-ts/kernel/testing';
 import { attrs, setup, type FilesSetup } from './helpers.ts';
 
-const run = promisify(execFile);
 const KiB = 1024;
-
-/** Every file under a folder, relative, recursively. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, rel: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name), `${rel}${e.name}/`);
-      else out.push(`${rel}${e.name}`);
-    }
-  };
-  await walk(dir, '');
-  return out.sort();
-}
 
 async function mkdir(s: FilesSetup, name: string, parent = ROOT_DIR_ID) {
   const res = await s.call('POST', `/files/${parent}?Type=directory&Name=${encodeURIComponent(name)}`);
@@ -166,24 +149,8 @@ t.test('concurrency, partial bodies, quota and a store failure', async (t) => {
   });
 });
 
-/** A 1 MiB tmpfs, or null when this machine cannot mount one. */
-async function tinyDisk(t: Test): Promise<string | null> {
-  const dir = await mkdtemp(join(tmpdir(), 'cozy-files-full-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir]);
-  } catch {
-    await rm(dir, { recursive: true, force: true });
-    return null;
-  }
-  t.teardown(async () => {
-    await run('umount', [dir]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
 t.test('a full disk is 507 and leaves the tree and the other files intact', async (t) => {
-  const disk = await tinyDisk(t);
+  const disk = await mountTinyDisk(t);
   if (!disk) {
     t.comment('skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)');
     return;

@@ -1,21 +1,18 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { readFile, readdir, statfs, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { VfsErrors, newInternalId } from '@cozy-ts/kernel';
+import { mountTinyDisk } from '@cozy-ts/kernel/testing';
 import { TempFileWriter } from '../src/content-writer.ts';
 import { InstanceArea } from '../src/instance-area.ts';
 import { LocalVfs } from '../src/local-vfs.ts';
 import { createTemporary } from '../src/temporaries.ts';
 import { instanceRef, newRef, put, sandbox, text } from './helpers.ts';
 
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
 
 const body = (bytes: number) =>
@@ -25,23 +22,7 @@ const body = (bytes: number) =>
 
 const noSpaceCode = { code: VfsErrors.noSpace.code, status: 507 };
 
-/** A 1 MiB tmpfs, or null when this machine will not mount one (not root, in a container without CAP_SYS_ADMIN). */
-async function tinyDisk(t: Test): Promise<string | null> {
-  const dir = await mkdtemp(join(tmpdir(), 'cozy-vfs-full-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir]);
-  } catch {
-    await rm(dir, { recursive: true, force: true });
-    return null;
-  }
-  t.teardown(async () => {
-    await run('umount', [dir]);
-    await rm(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-const disk = await tinyDisk(t);
+const disk = await mountTinyDisk(t);
 const noDisk = disk ? false : 'cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN); the injected failures below cover the same code';
 
 t.test('a full disk (a real 1 MiB tmpfs) is 507 and leaves nothing half-written', { skip: noDisk }, async (t) => {
