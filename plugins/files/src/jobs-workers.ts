@@ -1,4 +1,5 @@
 import { KernelErrors, type JobsService } from '@cozy-ts/kernel';
+import { isThumbFormat, type ThumbFormat } from './thumbnails/formats.ts';
 import type { Thumbnailer } from './thumbnails/thumbnailer.ts';
 import type { VfsService } from './vfs/vfs-service.ts';
 
@@ -9,12 +10,21 @@ export const TRASH_FILES_WORKER = 'trash-files';
 /** A `thumbnail` job's message: the file whose thumbnails are brought in line with its current document. */
 export interface ThumbnailMessage {
   file_id: string;
+  /** One format of a PDF asked for by a followed link (cozy-stack's ImageMessage.Format); absent: the file's whole set. */
+  format?: ThumbFormat;
 }
 
 function fileIdOf(message: unknown): string {
   const id = (message as { file_id?: unknown } | null | undefined)?.file_id;
   if (typeof id !== 'string' || id === '') throw KernelErrors.badRequest('A thumbnail job needs a file_id');
   return id;
+}
+
+function formatOf(message: unknown): ThumbFormat | undefined {
+  const format = (message as { format?: unknown } | null | undefined)?.format;
+  if (format === undefined) return undefined;
+  if (typeof format !== 'string' || !isThumbFormat(format)) throw KernelErrors.badRequest('invalid format');
+  return format;
 }
 
 /**
@@ -29,7 +39,7 @@ export function registerFilesWorkers(jobs: JobsService, deps: { thumbnailer: Thu
     maxExecCount: 2,
     timeout: 30,
     reserved: true,
-    run: ({ instance, job }) => deps.thumbnailer.runJob(instance, fileIdOf(job.message)),
+    run: ({ instance, job }) => deps.thumbnailer.runJob(instance, fileIdOf(job.message), formatOf(job.message)),
   });
   // cozy-stack: 2 tries, up to 2 hours. The job empties the whole trash as it is when it runs (entries are
   // destroyed one by one, content and document together), so a retry picks up what the first try left.
@@ -41,6 +51,8 @@ export function registerFilesWorkers(jobs: JobsService, deps: { thumbnailer: Thu
     reserved: true,
     run: ({ instance }) => deps.service.emptyTrash(instance),
   });
-  deps.thumbnailer.useJobs((inst, fileId) => jobs.push(inst, { worker: THUMBNAIL_WORKER, message: { file_id: fileId } satisfies ThumbnailMessage }));
+  deps.thumbnailer.useJobs((inst, fileId, format) => jobs.push(inst, {
+    worker: THUMBNAIL_WORKER, message: (format ? { file_id: fileId, format } : { file_id: fileId }) satisfies ThumbnailMessage,
+  }));
   deps.service.useTrashJobs((inst) => jobs.push(inst, { worker: TRASH_FILES_WORKER, message: {} }));
 }

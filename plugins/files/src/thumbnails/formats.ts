@@ -27,12 +27,23 @@ export function isThumbFormat(format: string): format is ThumbFormat {
   return (THUMB_FORMATS as readonly string[]).includes(format);
 }
 
+/** What a thumbnail is made from: an image, or the first page of a PDF. */
+export type ThumbSource = 'image' | 'pdf';
+
+/** The kind of thumbnails a document's class gives it, whatever its size or state. */
+export function thumbSource(doc: Readonly<Record<string, unknown>>): ThumbSource | undefined {
+  if (doc.type !== 'file') return undefined;
+  if (doc.class === 'image') return 'image';
+  if (doc.class === 'pdf') return 'pdf';
+  return undefined;
+}
+
 /**
- * Files cozy-stack makes thumbnails of: class `image`, below 100 MB (5 MB for Photoshop files, which decode into
- * far more memory than their size).
+ * Files cozy-stack makes thumbnails of: class `image` or `pdf`, below 100 MB (5 MB for Photoshop files, which
+ * decode into far more memory than their size), not in the trash.
  */
 export function wantsThumbnails(doc: Readonly<Record<string, unknown>>): boolean {
-  if (doc.type !== 'file' || doc.class !== 'image' || doc.trashed === true) return false;
+  if (thumbSource(doc) === undefined || doc.trashed === true) return false;
   const size = Number(doc.size);
   const limit = doc.mime === 'image/vnd.adobe.photoshop' ? 5 * 1024 * 1024 : 100 * 1024 * 1024;
   return Number.isFinite(size) && size < limit;

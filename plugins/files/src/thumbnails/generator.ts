@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
+import type { PdfRenderer } from './pdf-renderer.ts';
 import { loadSharp } from './sharp-loader.ts';
 import { THUMB_SPECS, type ThumbFormat } from './formats.ts';
 
-/** Largest source read into memory (cozy-stack does not thumbnail files of 100 MB or more). */
+/** Largest source read into memory (cozy-stack does not thumbnail files of 100 MB or more, images or PDFs). */
 export const MAX_SOURCE_BYTES = 100 * 1024 * 1024;
 /** Decoded pixels allowed (a 16k x 16k image): a small file that decodes into gigabytes is refused. */
 const MAX_PIXELS = 16_384 * 16_384;
@@ -10,13 +11,13 @@ const MAX_PIXELS = 16_384 * 16_384;
 /** The order cozy-stack makes them in: each from the previous one, so only the first step decodes the original. */
 const CHAIN: readonly ThumbFormat[] = ['large', 'medium', 'small', 'tiny'];
 
-async function readAll(stream: Readable, max: number): Promise<Buffer> {
+export async function readAll(stream: Readable, max: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of stream) {
       size += (chunk as Buffer).length;
-      if (size > max) throw new Error(`image larger than ${max} bytes`);
+      if (size > max) throw new Error(`source larger than ${max} bytes`);
       chunks.push(chunk as Buffer);
     }
   } finally {
@@ -49,4 +50,21 @@ export async function makeThumbnails(source: Readable, write: (format: ThumbForm
     current = await resize(current, format);
     await write(format, current);
   }
+}
+
+/**
+ * One format of a PDF: its first page rendered straight at the format's size (as ImageMagick's `-[0]` at 72 dpi,
+ * then fitted in the box), on white, encoded as the image thumbnails are. Rejects with a PdfRenderError on a file
+ * that cannot be rendered in the renderer's time and memory bounds.
+ */
+export async function makePdfThumbnail(renderer: PdfRenderer, pdf: Uint8Array, format: ThumbFormat): Promise<Buffer> {
+  const spec = THUMB_SPECS[format];
+  const page = await renderer.render(pdf, spec);
+  const sharp = await loadSharp();
+  // The renderer rounds the page out to whole pixels: a last fit keeps the result inside the box.
+  return sharp(page.pixels, { raw: { width: page.width, height: page.height, channels: page.channels } })
+    .resize({ width: spec.width, height: spec.height, fit: 'inside', withoutEnlargement: true })
+    .toColourspace('srgb')
+    .jpeg({ quality: spec.quality, progressive: false, mozjpeg: false })
+    .toBuffer();
 }

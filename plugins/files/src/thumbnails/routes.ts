@@ -75,7 +75,7 @@ export function registerThumbnailRoutes(app: FastifyInstance, thumbnails: Thumbn
     } catch (err) {
       if (!isCozyError(err) || err.code !== VfsErrors.notFound.code) throw err;
     }
-    if (wantsThumbnails(doc)) await thumbnails.maker.request(inst, doc);
+    if (wantsThumbnails(doc)) await thumbnails.maker.request(inst, doc, format);
     const ph = await placeholder(format);
     reply.header('etag', ph.etag);
     if (req.headers['if-none-match'] === ph.etag) return reply.status(304).send();

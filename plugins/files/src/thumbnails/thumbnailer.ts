@@ -1,8 +1,9 @@
 import type { ClusterPorts, Doc, DocEvent, DocEventBus, DocumentStore, InstanceRef, InstanceService, RealtimeService, VfsContent } from '@cozy-ts/kernel';
 import type { Logger } from 'pino';
 import { DirPaths } from '../queries/dir-paths.ts';
-import { wantsThumbnails } from './formats.ts';
-import { makeThumbnails } from './generator.ts';
+import { thumbSource, wantsThumbnails, type ThumbFormat } from './formats.ts';
+import { MAX_SOURCE_BYTES, makePdfThumbnail, makeThumbnails, readAll } from './generator.ts';
+import { PdfRenderer, type PdfRenderLimits } from './pdf-renderer.ts';
 import { WorkQueue } from './work-queue.ts';
 
 const FILES_DOCTYPE = 'io.cozy.files';
@@ -23,6 +24,8 @@ export interface ThumbnailerOptions {
   concurrency?: number;
   /** Images waiting at most (default 10,000); beyond, the event is dropped and the thumbnail made when first asked. */
   maxPending?: number;
+  /** Bounds of one PDF render (tests shorten them). */
+  pdf?: Partial<PdfRenderLimits>;
 }
 
 /** How long a content that could not be decoded is not tried again on demand (a new content is tried at once). */
@@ -38,9 +41,10 @@ function contentChanged(doc: Doc, old: Doc): boolean {
 }
 
 /**
- * Makes the thumbnails of images in the background, from io.cozy.files doc events: a new image, or an image whose
- * content changed, gets its four formats; an entry that stops being a thumbnailable image (deleted, overwritten
- * with another kind of content) loses them. Trashed images keep theirs (the trash shows them).
+ * Makes thumbnails in the background, from io.cozy.files doc events: a new image, or an image whose content
+ * changed, gets its four formats; a new or changed PDF gets `tiny` (its first page), and each other format when it
+ * is first asked for, as cozy-stack does; an entry that stops being thumbnailable (deleted, overwritten with
+ * another kind of content) loses them. Trashed files keep theirs (the trash shows them).
  *
  * Each job re-reads the file's document, so it works on the newest content whatever the events said, and holds a
  * cluster lock per file so two processes never write one file's thumbnails at once. Jobs run in a bounded
@@ -50,8 +54,9 @@ function contentChanged(doc: Doc, old: Doc): boolean {
  */
 export class Thumbnailer {
   readonly #queue: WorkQueue;
+  readonly #pdf: PdfRenderer;
   #off: (() => void) | undefined;
-  #queueJob: ((inst: InstanceRef, fileId: string) => Promise<unknown>) | undefined;
+  #queueJob: ((inst: InstanceRef, fileId: string, format?: ThumbFormat) => Promise<unknown>) | undefined;
 
   constructor(
     private readonly deps: ThumbnailerDeps,
@@ -63,10 +68,14 @@ export class Thumbnailer {
       onError: (err, key) => deps.log.warn({ err, key }, 'thumbnail job failed'),
       onDrop: (key) => deps.log.warn({ key }, 'thumbnail queue full: dropped, it will be made when asked'),
     });
+    this.#pdf = new PdfRenderer(opts.pdf);
   }
 
-  /** From now on, work goes to `queueJob` (a `thumbnail` job) instead of the in-process queue. */
-  useJobs(queueJob: (inst: InstanceRef, fileId: string) => Promise<unknown>): void {
+  /**
+   * From now on, work goes to `queueJob` (a `thumbnail` job) instead of the in-process queue. `format` is set when
+   * one format of a PDF was asked for (cozy-stack's ImageMessage.Format).
+   */
+  useJobs(queueJob: (inst: InstanceRef, fileId: string, format?: ThumbFormat) => Promise<unknown>): void {
     this.#queueJob = queueJob;
   }
 
@@ -75,11 +84,12 @@ export class Thumbnailer {
     this.#off ??= events.on((e) => this.onEvent(e));
   }
 
-  /** Stops following events, drops waiting jobs and waits for the running ones. Idempotent. */
+  /** Stops following events, drops waiting jobs, waits for the running ones and ends the PDF worker. Idempotent. */
   async stop(): Promise<void> {
     this.#off?.();
     this.#off = undefined;
     await this.#queue.stop();
+    await this.#pdf.close();
   }
 
   /** Resolves once no job waits nor runs (tests, graceful stops). */
@@ -91,12 +101,12 @@ export class Thumbnailer {
     if (e.doctype !== FILES_DOCTYPE) return;
     const old = e.old;
     if (e.verb === 'DELETED') {
-      if (old?.type === 'file' && (old.class === 'image' || old.class === 'pdf')) this.#push(e.domain, e.doc._id);
+      if (old && thumbSource(old)) this.#push(e.domain, e.doc._id);
       return;
     }
     const doc = e.doc;
     if (doc.type !== 'file' || doc.trashed === true) return;
-    const had = old !== undefined && old.type === 'file' && old.class === 'image';
+    const had = old !== undefined && thumbSource(old) !== undefined;
     if (wantsThumbnails(doc)) {
       if (!old || contentChanged(doc, old)) this.#push(e.domain, doc._id);
     } else if (had) {
@@ -105,25 +115,25 @@ export class Thumbnailer {
   }
 
   /**
-   * Asks for a file's thumbnails (a link was followed and none was there); false when not queued (the queue is
-   * full, or this very content failed to decode lately: a page showing a broken image must not make the server
-   * decode it again on every view).
+   * Asks for a file's thumbnails (a link to `format` was followed and none was there): all four of an image, the
+   * asked one of a PDF. False when not queued (the queue is full, or this very content failed to decode lately: a
+   * page showing a broken file must not make the server decode it again on every view).
    */
-  async request(inst: InstanceRef, doc: Doc): Promise<boolean> {
+  async request(inst: InstanceRef, doc: Doc, format?: ThumbFormat): Promise<boolean> {
     if (await this.deps.cluster.cache.get(failedKey(inst, doc._id, doc))) return false;
-    return this.#push(inst.domain, doc._id);
+    return this.#push(inst.domain, doc._id, thumbSource(doc) === 'pdf' ? format : undefined);
   }
 
-  #push(domain: string, fileId: string): boolean {
+  #push(domain: string, fileId: string, format?: ThumbFormat): boolean {
     const queueJob = this.#queueJob;
     if (queueJob) {
       void (async () => {
         const inst = await this.#instance(domain);
-        if (inst) await queueJob(inst, fileId);
+        if (inst) await queueJob(inst, fileId, format);
       })().catch((err: unknown) => this.deps.log.warn({ err, domain, fileId }, 'queuing a thumbnail job failed'));
       return true;
     }
-    return this.#queue.push(`${domain}\n${fileId}`, () => this.#job(domain, fileId));
+    return this.#queue.push(`${domain}\n${fileId}\n${format ?? '*'}`, () => this.#job(domain, fileId, format));
   }
 
   async #instance(domain: string): Promise<InstanceRef | null> {
@@ -136,18 +146,21 @@ export class Thumbnailer {
     }
   }
 
-  async #job(domain: string, fileId: string): Promise<void> {
+  async #job(domain: string, fileId: string, format?: ThumbFormat): Promise<void> {
     const inst = await this.#instance(domain);
-    if (inst) await this.runJob(inst, fileId);
+    if (inst) await this.runJob(inst, fileId, format);
   }
 
   /** One file's work, under the per-file cluster lock: the body of a `thumbnail` job and of an in-process one. */
-  async runJob(inst: InstanceRef, fileId: string): Promise<void> {
-    await this.deps.cluster.locks.withLock(`files:thumbnails:${inst.prefix}:${fileId}`, { ttlMs: 60_000, waitMs: 60_000 }, () => this.sync(inst, fileId));
+  async runJob(inst: InstanceRef, fileId: string, format?: ThumbFormat): Promise<void> {
+    await this.deps.cluster.locks.withLock(`files:thumbnails:${inst.prefix}:${fileId}`, { ttlMs: 60_000, waitMs: 60_000 }, () => this.sync(inst, fileId, format));
   }
 
-  /** Brings a file's thumbnails in line with its current document. */
-  async sync(inst: InstanceRef, fileId: string): Promise<void> {
+  /**
+   * Brings a file's thumbnails in line with its current document: an image's four formats; for a PDF, `format`
+   * when it is missing, else (a new content) the stale ones removed and `tiny` made.
+   */
+  async sync(inst: InstanceRef, fileId: string, format?: ThumbFormat): Promise<void> {
     const doc = await this.#current(inst, fileId);
     if (!doc || doc.type !== 'file') {
       await this.deps.vfs.deleteThumbnails(inst, fileId);
@@ -160,24 +173,35 @@ export class Thumbnailer {
     }
     const path = await new DirPaths(this.deps.store, inst).pathOf(doc);
     if (path === null || typeof doc.internal_vfs_id !== 'string') return;
+    const isPdf = thumbSource(doc) === 'pdf';
+    if (isPdf && format !== undefined && (await this.#has(inst, fileId, format))) return;
     const source = await this.deps.vfs.read(inst, { id: fileId, internalId: doc.internal_vfs_id, path });
     const made: string[] = [];
+    const write = async (f: ThumbFormat, jpeg: Buffer) => {
+      const writer = await this.deps.vfs.createThumbnailWriter(inst, fileId, f);
+      try {
+        writer.end(jpeg);
+        await writer.commit();
+      } finally {
+        await writer.abort();
+      }
+      made.push(f);
+    };
     try {
-      await makeThumbnails(source, async (format, jpeg) => {
-        const writer = await this.deps.vfs.createThumbnailWriter(inst, fileId, format);
-        try {
-          writer.end(jpeg);
-          await writer.commit();
-        } finally {
-          await writer.abort();
-        }
-        made.push(format);
-      });
+      if (isPdf) {
+        const pdf = await readAll(source, MAX_SOURCE_BYTES);
+        // A new content: the formats made on demand from the previous one must not outlive it.
+        if (format === undefined) await this.deps.vfs.deleteThumbnails(inst, fileId);
+        const f = format ?? 'tiny';
+        await write(f, await makePdfThumbnail(this.#pdf, pdf, f));
+      } else {
+        await makeThumbnails(source, write);
+      }
     } catch (err) {
-      // Not an image sharp can read (a corrupt upload, an unsupported variant): no thumbnails, rather than stale
-      // ones of a previous content. The placeholder stays.
+      // Not a file that can be read (a corrupt upload, an unsupported variant, a PDF beyond the time or memory
+      // bounds): no thumbnails, rather than stale ones of a previous content. The placeholder stays.
       if ((err as { status?: number }).status !== undefined) throw err;
-      this.deps.log.info({ err, fileId, domain: inst.domain }, 'no thumbnail: the image cannot be decoded');
+      this.deps.log.info({ err, fileId, domain: inst.domain }, 'no thumbnail: the file cannot be decoded');
       await this.deps.vfs.deleteThumbnails(inst, fileId);
       await this.deps.cluster.cache.set(failedKey(inst, fileId, doc), true, FAILED_TTL_MS);
       return;
@@ -189,6 +213,16 @@ export class Thumbnailer {
     }
     for (const format of made) {
       void this.deps.realtime?.publish(inst, { verb: 'CREATED', doctype: THUMBNAILS_DOCTYPE, doc: { _id: fileId, format } }).catch(() => undefined);
+    }
+  }
+
+  async #has(inst: InstanceRef, fileId: string, format: ThumbFormat): Promise<boolean> {
+    try {
+      (await this.deps.vfs.readThumbnail(inst, fileId, format)).destroy();
+      return true;
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return false;
+      throw err;
     }
   }
 
