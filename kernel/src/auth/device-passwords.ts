@@ -1,5 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import { defineError } from '../errors.ts';
+import type { ClusterPorts } from '../cluster/types.ts';
 import type { InstanceRef } from '../instances/instance.ts';
 import { PermissionSet } from '../permissions/permission-set.ts';
 import type { DocumentStore } from '../store/document-store.ts';
@@ -55,8 +56,59 @@ function idFor(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
+/**
+ * How long a verified password is taken on trust without reading its document again. DAV clients send it on every
+ * request (a first sync is thousands of PUTs), so one store read each would be most of a small request's cost.
+ * Revoking drops the entry at once on the revoking process and, when the service is started with cluster ports,
+ * on every process through the pub/sub; without them, this bound is how long another process may still accept it.
+ */
+export const DEVICE_PASSWORD_TTL_MS = 5_000;
+const CACHE_SIZE = 10_000;
+const REVOKED_CHANNEL = 'auth:device-passwords:revoked';
+
+export interface DevicePasswordOptions {
+  /** Pub/sub to tell the other processes of a revocation (see start()). */
+  cluster?: Pick<ClusterPorts, 'pubsub'>;
+  /** Trust period of a verified password (tests shorten it). */
+  ttlMs?: number;
+}
+
+interface Verified {
+  doc: DevicePasswordDoc;
+  permissions: PermissionSet;
+  until: number;
+}
+
+function cacheKey(inst: InstanceRef, id: string): string {
+  return `${inst.prefix}\n${id}`;
+}
+
 export class DevicePasswordService {
-  constructor(private readonly store: DocumentStore) {}
+  readonly #verified = new Map<string, Verified>();
+  readonly #ttlMs: number;
+  /** Bumped by every revocation, so a read that started before one cannot put the revoked password back. */
+  #epoch = 0;
+  #unsubscribe?: () => Promise<void>;
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly opts: DevicePasswordOptions = {},
+  ) {
+    this.#ttlMs = opts.ttlMs ?? DEVICE_PASSWORD_TTL_MS;
+  }
+
+  /** Listens for revocations made by other processes (needs `cluster`); without it the TTL bounds them. */
+  async start(): Promise<void> {
+    if (!this.opts.cluster || this.#unsubscribe) return;
+    this.#unsubscribe = await this.opts.cluster.pubsub.subscribe(REVOKED_CHANNEL, (key) => this.#forget(key));
+  }
+
+  async stop(): Promise<void> {
+    const off = this.#unsubscribe;
+    this.#unsubscribe = undefined;
+    this.#verified.clear();
+    await off?.();
+  }
 
   /** Creates a password; the clear one is in the answer only, never stored. */
   async create(inst: InstanceRef, label: string, scopes: string[]): Promise<{ doc: DevicePasswordDoc; password: string }> {
@@ -84,6 +136,8 @@ export class DevicePasswordService {
   }
 
   async revoke(inst: InstanceRef, id: string): Promise<boolean> {
+    const key = cacheKey(inst, id);
+    this.#forget(key);
     try {
       const doc = await this.store.get(inst, DEVICE_PASSWORDS_DOCTYPE, id);
       await this.store.delete(inst, DEVICE_PASSWORDS_DOCTYPE, id, doc._rev as string, { old: doc });
@@ -91,15 +145,31 @@ export class DevicePasswordService {
     } catch (err) {
       if ((err as { status?: number }).status === 404) return false;
       throw err;
+    } finally {
+      // Again after the delete: a verify that read the document meanwhile may have cached it.
+      this.#forget(key);
+      await this.opts.cluster?.pubsub.publish(REVOKED_CHANNEL, key).catch(() => undefined);
     }
+  }
+
+  #forget(key: string): void {
+    this.#epoch++;
+    this.#verified.delete(key);
   }
 
   /** The permissions a presented password grants, or null; records the use at most once a minute. */
   async verify(inst: InstanceRef, secret: string): Promise<{ doc: DevicePasswordDoc; permissions: PermissionSet } | null> {
     if (!looksLikeDevicePassword(secret)) return null;
+    const id = idFor(secret);
+    const key = cacheKey(inst, id);
+    const now = Date.now();
+    const hit = this.#verified.get(key);
+    if (hit && hit.until > now) return { doc: hit.doc, permissions: hit.permissions };
+    if (hit) this.#verified.delete(key);
+    const epoch = this.#epoch;
     let doc: DevicePasswordDoc;
     try {
-      doc = (await this.store.get(inst, DEVICE_PASSWORDS_DOCTYPE, idFor(secret))) as DevicePasswordDoc;
+      doc = (await this.store.get(inst, DEVICE_PASSWORDS_DOCTYPE, id)) as DevicePasswordDoc;
     } catch (err) {
       if ((err as { status?: number }).status === 404) return null;
       throw err;
@@ -109,7 +179,11 @@ export class DevicePasswordService {
       const touched = { ...doc, last_used_at: new Date().toISOString() };
       await this.store.put(inst, DEVICE_PASSWORDS_DOCTYPE, touched, { old: doc }).then((r) => (doc = { ...touched, _rev: r.rev }), () => undefined);
     }
-    return { doc, permissions: PermissionSet.fromScope(doc.scopes.map((s) => DEVICE_SCOPES[s]).join(' ')) };
+    const permissions = PermissionSet.fromScope(doc.scopes.map((s) => DEVICE_SCOPES[s]).join(' '));
+    if (epoch === this.#epoch) {
+      if (this.#verified.size >= CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
+      this.#verified.set(key, { doc, permissions, until: Date.now() + this.#ttlMs });
+    }
+    return { doc, permissions };
   }
 }
-
