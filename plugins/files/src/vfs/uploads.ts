@@ -158,6 +158,7 @@ export class Uploads {
         await this.vfs.deleteFile(inst, ref).catch(() => undefined);
         throw err;
       }
+      this.svc.hints.set(inst, ref.path, doc._id);
       return doc;
     });
   }

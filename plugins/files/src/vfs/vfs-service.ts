@@ -16,6 +16,7 @@ import {
   MAX_DEPTH, checkName, checkRootChildName, copyName, joinPath, numberedName, parentPath, pathSegments,
   stripConflictSuffix, suffixedName, uniqueTags,
 } from './names.ts';
+import { PathHints } from './path-hints.ts';
 import { TreeLock } from './tree-lock.ts';
 import { Uploads } from './uploads.ts';
 import { Versions } from './versions.ts';
@@ -48,6 +49,8 @@ function checkDate(d: Date | undefined, parameter: string): void {
 export class VfsService implements FilesService {
   readonly index: FilesIndex;
   readonly lock: TreeLock;
+  /** Path to id, as last seen by this process; see {@link PathHints}. */
+  readonly hints = new PathHints();
   readonly #uploads: Uploads;
   readonly #versions: Versions;
   readonly #ready = new Map<string, Promise<void>>();
@@ -152,18 +155,50 @@ export class VfsService implements FilesService {
     return this.index.get(inst, id);
   }
 
+  /**
+   * The entry at a path. A path is a directory's stored `path`, or a file's parent path plus its name; the
+   * {@link PathHints} turn the usual case into point reads by id (each checked against the path asked), and the
+   * indexes answer the rest: the parent through the path index, the entry itself through the by-parent view.
+   */
   async statByPath(inst: InstanceRef, path: string): Promise<FileDoc> {
     await this.ready(inst);
     const segments = pathSegments(path);
     if (segments.length === 0) return this.index.get(inst, ROOT_DIR_ID);
     const full = `/${segments.join('/')}`;
-    const dir = await this.index.dirByPath(inst, full);
-    if (dir) return dir;
-    const parent = segments.length === 1 ? await this.index.get(inst, ROOT_DIR_ID) : await this.index.dirByPath(inst, parentPath(full));
+    const name = segments[segments.length - 1] as string;
+    const up = parentPath(full);
+    const hinted = this.hints.get(inst, full);
+    if (hinted !== undefined) {
+      const [doc, parent] = await Promise.all([this.index.tryGet(inst, hinted), this.#dirAt(inst, up)]);
+      if (doc && isDir(doc) ? doc.path === full : doc && doc.name === name && parent && doc.dir_id === parent._id) return doc as FileDoc;
+      this.hints.drop(inst, full);
+      if (!parent) throw FilesErrors.notFound();
+      return this.#childAt(inst, parent, name, full);
+    }
+    const parent = await this.#dirAt(inst, up);
     if (!parent) throw FilesErrors.notFound();
-    const child = await this.index.child(inst, parent._id, segments[segments.length - 1] as string);
-    if (!child || !isFile(child)) throw FilesErrors.notFound();
+    return this.#childAt(inst, parent, name, full);
+  }
+
+  async #childAt(inst: InstanceRef, parent: DirDoc, name: string, full: string): Promise<FileDoc> {
+    const child = await this.index.child(inst, parent._id, name);
+    // A directory is where its stored path says; one whose path disagrees with its parent's is not reachable here.
+    if (!child || (isDir(child) && child.path !== full)) throw FilesErrors.notFound();
+    this.hints.set(inst, full, child._id);
     return child;
+  }
+
+  /** The directory whose stored path is `path`, through its hint when the hint still holds, else the path index. */
+  async #dirAt(inst: InstanceRef, path: string): Promise<DirDoc | null> {
+    const id = path === '/' ? ROOT_DIR_ID : this.hints.get(inst, path);
+    if (id !== undefined) {
+      const doc = await this.index.tryGet(inst, id);
+      if (doc && isDir(doc) && doc.path === path) return doc;
+      this.hints.drop(inst, path);
+    }
+    const dir = (await this.index.dirByPath(inst, path)) as DirDoc | null;
+    if (dir) this.hints.set(inst, path, dir._id);
+    return dir;
   }
 
   async pathOf(inst: InstanceRef, doc: FileDoc): Promise<string> {
@@ -280,6 +315,7 @@ export class VfsService implements FilesService {
       await this.deps.vfs.deleteDir(inst, path).catch(() => undefined);
       throw err;
     }
+    this.hints.set(inst, path, doc._id);
     return doc as unknown as DirDoc;
   }
 

@@ -1,0 +1,43 @@
+import type { InstanceRef } from '@cozy-ts/kernel';
+
+const MAX_HINTS = 50_000;
+
+/**
+ * Where this process last saw each path: the id of the entry that was there. A hint is never trusted: the caller
+ * reads the document by id (a point read, ~0.1 ms on the embedded store, against 3-4 ms for a `_find` on the path
+ * index or ~1 ms for a view query) and checks that it still sits at that path, and falls back to the indexes when it
+ * does not. So a rename, move, trash or delete made by any process of a farm, or by any writer at all, can never be
+ * served stale, and nothing has to invalidate the hints; they only go out of date, and are dropped when seen to.
+ * Bounded, least recently used first out.
+ */
+export class PathHints {
+  readonly #ids = new Map<string, string>();
+
+  constructor(private readonly max = MAX_HINTS) {}
+
+  get(inst: InstanceRef, path: string): string | undefined {
+    const key = `${inst.prefix}\n${path}`;
+    const id = this.#ids.get(key);
+    if (id !== undefined) {
+      // Refreshed on use: the least recently used hint is the first in the map's order.
+      this.#ids.delete(key);
+      this.#ids.set(key, id);
+    }
+    return id;
+  }
+
+  set(inst: InstanceRef, path: string, id: string): void {
+    const key = `${inst.prefix}\n${path}`;
+    this.#ids.delete(key);
+    if (this.#ids.size >= this.max) this.#ids.delete(this.#ids.keys().next().value as string);
+    this.#ids.set(key, id);
+  }
+
+  drop(inst: InstanceRef, path: string): void {
+    this.#ids.delete(`${inst.prefix}\n${path}`);
+  }
+
+  get size(): number {
+    return this.#ids.size;
+  }
+}
