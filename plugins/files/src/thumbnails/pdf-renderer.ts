@@ -58,6 +58,9 @@ const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8A
 
 let compiling: Promise<WasmModule> | undefined;
 
+/** A worker that is not ready by then is not coming (it loads nothing but MuPDF: ~50 ms on a quiet machine). */
+const START_TIMEOUT_MS = 30_000;
+
 /**
  * MuPDF's WebAssembly, compiled once per process on first use (about 10 MB: a server that never sees a PDF never
  * loads it) and shared by every worker started afterwards.
@@ -155,6 +158,9 @@ export class PdfRenderer {
       const wasm = await mupdfWasm();
       const worker = new Worker(new URL('./pdf-worker.mjs', import.meta.url), {
         workerData: { wasm, maxHeapBytes: this.#limits.maxHeapBytes },
+        // The worker is plain JavaScript: it needs none of the parent's loaders (tsx, a test runner's), which would
+        // only slow its start.
+        execArgv: [],
         // JavaScript objects of one page stay small; the PDF bytes and MuPDF's heap are array buffers, bounded above.
         resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
         stdout: true,
@@ -164,7 +170,7 @@ export class PdfRenderer {
       worker.stdout.resume();
       worker.stderr.resume();
       const ready = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new PdfRenderError('the PDF worker did not start')), this.#limits.timeoutMs);
+        const timer = setTimeout(() => reject(new PdfRenderError('the PDF worker did not start')), START_TIMEOUT_MS);
         worker.once('message', (m: WorkerReply) => {
           clearTimeout(timer);
           if (m.ready) resolve();
