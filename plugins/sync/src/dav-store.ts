@@ -80,6 +80,8 @@ export interface ChangeSet {
   token: string;
   changed: MemberRow[];
   removed: string[];
+  /** More changes than the limit: the token stops at the last one reported. */
+  truncated: boolean;
 }
 
 export interface PutPreconditions {
@@ -523,11 +525,15 @@ export class DavStore {
   /**
    * What changed in a collection since a token: the doctypes' change feeds, kept to this collection. Works for
    * writes made through /data too. A deleted member whose tombstone carries no name (deleted through /data) is
-   * found from its previous revision.
+   * found from its previous revision. Without a token (`undefined`), the feeds are read from their start and
+   * only live members count (an initial sync reports no removals).
+   *
+   * With `limit` (RFC 6578 §3.7), at most that many members are reported; when more changed, `truncated` is set
+   * and the token stops at the last reported change, so the next request carries on from there.
    */
-  async changesSince(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc, token: string): Promise<ChangeSet> {
+  async changesSince(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc, token: string | undefined, limit = Infinity): Promise<ChangeSet> {
     const doctypes = memberDoctypes(kind);
-    const since = parseToken(token, coll.generation, doctypes.length);
+    const since = token === undefined ? doctypes.map(() => '0') : parseToken(token, coll.generation, doctypes.length);
     const current = await this.#seqs(inst, kind);
     since.forEach((s, i) => {
       const now = current[i] as string;
@@ -536,7 +542,12 @@ export class DavStore {
     const changed = new Map<string, MemberRow>();
     const removed = new Set<string>();
     const last: string[] = [];
+    let truncated = false;
     for (const [i, doctype] of doctypes.entries()) {
+      if (truncated) {
+        last.push(since[i] as string);
+        continue;
+      }
       let feed;
       try {
         feed = await this.store.changes(inst, doctype, { since: since[i], include_docs: true });
@@ -545,29 +556,42 @@ export class DavStore {
         last.push(since[i] as string);
         continue;
       }
-      last.push(feed.last_seq);
+      let stop = feed.last_seq;
       for (const row of feed.results) {
         if (row.id.startsWith('_design/')) continue;
         const doc = row.doc as MemberDoc | undefined;
         if (!doc) continue;
-        if (row.deleted) {
-          const where = doc.dav?.collection ? doc.dav : await this.#previousDav(inst, doctype, doc);
-          if (where && where.collection === coll._id) removed.add(where.href);
-          continue;
-        }
         let name: string | undefined;
-        if (doc.dav) name = doc.dav.collection === coll._id ? doc.dav.href : undefined;
-        else if (doctype === DOCTYPES.contacts && coll._id === DEFAULT_ADDRESSBOOK) name = `${doc._id}.vcf`;
-        if (name === undefined) continue;
-        if (doc.trashed && !doc.dav) {
-          removed.add(name);
-          continue;
+        let gone = false;
+        if (row.deleted) {
+          if (token === undefined) continue;
+          const where = doc.dav?.collection ? doc.dav : await this.#previousDav(inst, doctype, doc);
+          if (!where || where.collection !== coll._id) continue;
+          name = where.href;
+          gone = true;
+        } else {
+          if (doc.dav) name = doc.dav.collection === coll._id ? doc.dav.href : undefined;
+          else if (doctype === DOCTYPES.contacts && coll._id === DEFAULT_ADDRESSBOOK) name = `${doc._id}.vcf`;
+          if (name === undefined) continue;
+          gone = !!doc.trashed && !doc.dav;
+          if (gone && token === undefined) continue;
         }
-        changed.set(name, { name, id: doc._id, doctype, etag: etagOf(doc), size: doc.dav?.size });
+        if (changed.size + removed.size >= limit && !changed.has(name) && !removed.has(name)) {
+          truncated = true;
+          break;
+        }
+        stop = String(row.seq);
+        if (gone) {
+          changed.delete(name);
+          removed.add(name);
+        } else {
+          removed.delete(name);
+          changed.set(name, { name, id: doc._id, doctype, etag: etagOf(doc), size: doc.dav?.size });
+        }
       }
+      last.push(stop);
     }
-    for (const name of changed.keys()) removed.delete(name);
-    return { token: formatToken({ generation: coll.generation, seqs: last }), changed: [...changed.values()], removed: [...removed] };
+    return { token: formatToken({ generation: coll.generation, seqs: last }), changed: [...changed.values()], removed: [...removed], truncated };
   }
 
   async #previousDav(inst: InstanceRef, doctype: string, tomb: MemberDoc): Promise<{ collection: string; href: string } | undefined> {

@@ -117,7 +117,7 @@ async function collectionProp(kind: HomeKind, coll: CollectionDoc, key: string, 
       return text(await ctx.token(kind, coll));
     case '{DAV:}supported-report-set':
       return reports(isCal
-        ? [[NS.CALDAV, 'calendar-query'], [NS.CALDAV, 'calendar-multiget'], [NS.DAV, 'sync-collection']]
+        ? [[NS.CALDAV, 'calendar-query'], [NS.CALDAV, 'calendar-multiget'], [NS.CALDAV, 'free-busy-query'], [NS.DAV, 'sync-collection']]
         : [[NS.CARDDAV, 'addressbook-query'], [NS.CARDDAV, 'addressbook-multiget'], [NS.DAV, 'sync-collection']]);
     case '{DAV:}getcontenttype':
       return text(isCal ? 'text/calendar' : 'text/vcard');

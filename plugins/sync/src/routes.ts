@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH, CLUSTER, STORE, instanceOf, setErrorFamily, type AuthService, type InstanceRef, type RequestAuth, type RouteOptions } from '@cozy-ts/kernel';
 import type { SyncConfig } from './config.ts';
 import { DavStore, type CollectionDoc, type Member, type MemberRow } from './dav-store.ts';
-import { matchCalendar, matchCard, mainTimeRange, parseAddressFilter, parseCalendarFilter, parseTimeRange, type TimeRange } from './filters.ts';
+import { matchCalendar, matchCard, mainTimeRange, parseAddressFilter, parseCalendarFilter, parseTimeRange } from './filters.ts';
 import { parseCalendar } from './ical.ts';
 import { DOCTYPES, collectionDoctype, memberDoctypes, type HomeKind } from './layout.ts';
 import { BASE, hrefOf, parseTarget, type Target } from './paths.ts';
 import { allPropNames, contentType, propResults, propStats, resourceHref, type PropContext, type PropName, type PropResource, type PropResult } from './props.ts';
-import { expandObject } from './recurrence.ts';
+import { parseCalendarDataRequest, shapeCalendarData } from './calendar-data.ts';
+import { busyPeriods, freeBusyCalendar, type BusyPeriod } from './freebusy.ts';
 import { SyncErrors, syncErrorRenderer } from './sync-errors.ts';
 import { vcardAs, wantedVersion, type VcardVersion } from './vcard.ts';
 import {
@@ -313,6 +314,24 @@ class SyncHandler {
       return sendXml(reply, 207, ms.toString());
     }
 
+    if (cal && is(body, NS.CALDAV, 'free-busy-query')) {
+      const rangeEl = child(body, NS.CALDAV, 'time-range');
+      if (!rangeEl || !rangeEl.attrs.start || !rangeEl.attrs.end) throw SyncErrors.invalidFilter('free-busy-query needs a time-range with start and end');
+      const range = parseTimeRange(rangeEl)!;
+      const rows = (await this.dav.listMembers(caller.inst, kind, coll._id, true)).filter((r) => r.doctype === DOCTYPES.events && (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
+      const periods: BusyPeriod[] = [];
+      for (let i = 0; i < rows.length; i += 200) {
+        for (const m of await this.dav.loadMembers(caller.inst, rows.slice(i, i + 200))) {
+          try {
+            periods.push(...busyPeriods(parseCalendar(this.dav.memberBody(m)), range, this.config));
+          } catch {
+            // An object that no longer parses blocks no time.
+          }
+        }
+      }
+      return reply.status(200).type('text/calendar; charset=utf-8').send(freeBusyCalendar(range, periods));
+    }
+
     if (!cal && is(body, NS.CARDDAV, 'addressbook-query')) {
       const filter = parseAddressFilter(child(body, NS.CARDDAV, 'filter'));
       const limitEl = child(child(body, NS.CARDDAV, 'limit'), NS.CARDDAV, 'nresults');
@@ -344,17 +363,26 @@ class SyncHandler {
       if (level !== '1' && level !== 'infinite') throw SyncErrors.badRequest('sync-level is 1');
       const bodyOf = this.#bodyShaper(kind, prop, req);
       const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
+      const limitEl = child(body, NS.DAV, 'limit');
+      let limit = Infinity;
+      if (limitEl) {
+        const n = Number(textOf(child(limitEl, NS.DAV, 'nresults') ?? limitEl).trim());
+        if (!Number.isInteger(n) || n < 1) throw SyncErrors.badRequest('limit needs an nresults of 1 or more');
+        limit = n;
+      }
       const ms = new Multistatus();
       let newToken: string;
       let rows: MemberRow[];
-      if (token === '') {
+      if (token === '' && limit === Infinity) {
         newToken = await this.dav.currentToken(caller.inst, kind, coll);
         rows = await this.dav.listMembers(caller.inst, kind, coll._id, wantsBody);
       } else {
-        const changes = await this.dav.changesSince(caller.inst, kind, coll, token);
+        const changes = await this.dav.changesSince(caller.inst, kind, coll, token === '' ? undefined : token, limit);
         newToken = changes.token;
         rows = changes.changed;
         for (const name of changes.removed) ms.addStatus(hrefOf({ type: 'member', kind, collection: coll._id, name }), 404);
+        // RFC 6578 §3.6: a truncated answer says so with a 507 for the collection itself.
+        if (changes.truncated) ms.addStatus(hrefOf({ type: 'collection', kind, name: coll._id }), 507, '<D:number-of-matches-within-limits/>');
       }
       for (const r of await this.#memberResources(caller, kind, coll._id, rows, wantsBody, bodyOf)) {
         ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
@@ -364,16 +392,15 @@ class SyncHandler {
     throw SyncErrors.unsupportedReport(`${body.name} is not supported on a ${cal ? 'calendar' : 'address book'}`);
   }
 
-  /** How calendar-data / address-data is shaped in a report: expanded recurrences, or a vCard version. */
+  /** How calendar-data / address-data is shaped in a report: partial retrieval, recurrences, or a vCard version. */
   #bodyShaper(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest): ((m: Member) => string) | undefined {
     if (kind === 'calendars') {
-      const expandEl = child(child(prop, NS.CALDAV, 'calendar-data'), NS.CALDAV, 'expand');
-      if (!expandEl) return undefined;
-      const range: TimeRange = parseTimeRange(expandEl) as TimeRange;
+      const shape = parseCalendarDataRequest(child(prop, NS.CALDAV, 'calendar-data'));
+      if (!shape) return undefined;
       return (m) => {
         const raw = this.dav.memberBody(m);
         try {
-          return expandObject(parseCalendar(raw), range.start, range.end, this.config);
+          return shapeCalendarData(raw, shape, this.config);
         } catch {
           return raw;
         }

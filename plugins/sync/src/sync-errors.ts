@@ -37,6 +37,7 @@ export const SyncErrors = {
   calendarUidConflict: precondition('COZY_ERR_SYNC_CALENDAR_UID_CONFLICT', 409, 'Another object of this calendar has this UID', NS.CALDAV, 'no-uid-conflict'),
   calendarTooLarge: precondition('COZY_ERR_SYNC_CALENDAR_TOO_LARGE', 413, 'Calendar object too large', NS.CALDAV, 'max-resource-size'),
   calendarCollectionLocation: precondition('COZY_ERR_SYNC_CALENDAR_LOCATION', 403, 'Calendars can only be created in the calendar home', NS.CALDAV, 'calendar-collection-location-ok'),
+  unsupportedCalendarDataReport: precondition('COZY_ERR_SYNC_CALENDAR_DATA_TYPE', 403, 'Only text/calendar 2.0 is served', NS.CALDAV, 'supported-calendar-data'),
   invalidFilter: precondition('COZY_ERR_SYNC_INVALID_FILTER', 400, 'Invalid calendar-query filter', NS.CALDAV, 'valid-filter'),
 
   invalidAddressData: precondition('COZY_ERR_SYNC_INVALID_VCARD', 400, 'Invalid vCard data', NS.CARDDAV, 'valid-address-data'),
@@ -45,6 +46,7 @@ export const SyncErrors = {
   addressTooLarge: precondition('COZY_ERR_SYNC_ADDRESS_TOO_LARGE', 413, 'vCard too large', NS.CARDDAV, 'max-resource-size'),
   addressbookLocation: precondition('COZY_ERR_SYNC_ADDRESSBOOK_LOCATION', 403, 'Address books can only be created in the address book home', NS.CARDDAV, 'addressbook-collection-location-ok'),
 
+  tooManyMatches: precondition('COZY_ERR_SYNC_TOO_MANY_MATCHES', 507, 'More results than the limit allows', NS.DAV, 'number-of-matches-within-limits'),
   invalidSyncToken: precondition('COZY_ERR_SYNC_INVALID_TOKEN', 403, 'Invalid or stale sync token', NS.DAV, 'valid-sync-token'),
   resourceMustBeNull: precondition('COZY_ERR_SYNC_RESOURCE_EXISTS', 405, 'A resource already exists at this URL', NS.DAV, 'resource-must-be-null'),
   validResourcetype: precondition('COZY_ERR_SYNC_BAD_RESOURCETYPE', 403, 'Unsupported resource type for a new collection', NS.DAV, 'valid-resourcetype'),
