@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BootError, type BootProblem } from './boot-error.ts';
 import { validateConfig, type JsonSchema } from './config-schema.ts';
+import { precompiledBuild } from './precompiled.ts';
 
 export interface StoreConfig {
   embedded?: { path: string };
@@ -185,7 +186,8 @@ export async function loadConfigFile(file: string, env?: Env): Promise<ResolvedC
   }
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    const build = precompiledBuild();
+    mod = (await import(build ? await build.configUrl(path) : pathToFileURL(path).href)) as { default?: unknown };
   } catch (err) {
     const problems: BootProblem[] = [{ subject: 'config', message: `cannot load ${path}: ${(err as Error).message}` }];
     throw new BootError(problems);

@@ -1,7 +1,9 @@
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { BootProblem } from './boot-error.ts';
 import type { CozyPlugin } from '../plugin-api.ts';
+import { precompiledBuild } from './precompiled.ts';
 
 export interface ResolvedPlugin {
   /** The package name the config names. */
@@ -46,7 +48,9 @@ export async function resolvePlugin(
   }
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(entry).href)) as { default?: unknown };
+    const build = precompiledBuild();
+    const url = (build && build.entryUrl(realpathSync(entry))) ?? pathToFileURL(entry).href;
+    mod = (await import(url)) as { default?: unknown };
   } catch (err) {
     return { problem: { subject: packageName, message: `installed but fails to import: ${(err as Error).message}` } };
   }
