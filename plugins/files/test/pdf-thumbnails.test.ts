@@ -114,6 +114,17 @@ t.test('MuPDF\'s heap is capped: a file needing more fails cleanly', async (t) =
   t.same([after.width, after.height], [68, 96]);
 });
 
+t.test('a stopped renderer refuses work as retryable: the file is not at fault', async (t) => {
+  const r = new PdfRenderer();
+  await r.render(pdfOfPages(1), TINY);
+  await r.close();
+  await r.close();
+  await t.rejects(r.render(pdfOfPages(1), TINY), { name: 'PdfRenderError', retryable: true });
+  await t.rejects(r.render(Buffer.from('junk'), TINY), { name: 'PdfRenderError', retryable: true });
+  const fresh = renderer(t);
+  await t.rejects(fresh.render(Buffer.from('junk'), TINY), { name: 'PdfRenderError', retryable: false }, 'a broken file is not retryable');
+});
+
 t.test('PDFs qualify for thumbnails as images do (class pdf, below 100 MB, not trashed)', async (t) => {
   t.equal(wantsThumbnails({ type: 'file', class: 'pdf', mime: 'application/pdf', size: '1000' }), true);
   t.equal(wantsThumbnails({ type: 'file', class: 'pdf', mime: 'application/pdf', size: String(100 * 1024 * 1024) }), false);
@@ -210,6 +221,14 @@ t.test('a broken PDF gets no thumbnail, is not retried on every view, and does n
   t.equal(await e.dims('broken-pdf', 'tiny'), 404);
   t.equal(await e.thumbnails.maker.request(e.inst, broken, 'small'), false, 'this content failed lately');
   t.same(await e.dims('fine-pdf01', 'tiny'), [68, 96]);
+});
+
+t.test('a PDF job after the maker stopped fails, rather than marking the file as broken', async (t) => {
+  const e = await env(t, { start: false });
+  const doc = await e.upload('doc-000004', pdfOfPages(1));
+  await e.thumbnails.stop();
+  await t.rejects(e.thumbnails.maker.sync(e.inst, doc._id), { name: 'PdfRenderError', retryable: true });
+  t.equal(await e.dims(doc._id, 'tiny'), 404);
 });
 
 t.test('the thumbnail route of a PDF: placeholder and 404, then the rendered page', async (t) => {

@@ -1,9 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
-/** A PDF that cannot be rendered: broken, too big, too slow. Not retried; the placeholder stays. */
+/**
+ * A PDF that was not rendered. `retryable` is false when the file is at fault (broken, over the time or memory
+ * bounds: not tried again, the placeholder stays) and true when the renderer is (stopped, its worker could not
+ * start): the same file may render later.
+ */
 export class PdfRenderError extends Error {
   override readonly name = 'PdfRenderError';
+
+  constructor(
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
 }
 
 export interface PdfRenderLimits {
@@ -107,7 +118,7 @@ export class PdfRenderer {
   }
 
   async #render(pdf: Uint8Array, box: PdfBox): Promise<RenderedPage> {
-    if (this.#closed) throw new PdfRenderError('the PDF renderer is stopped');
+    if (this.#closed) throw new PdfRenderError('the PDF renderer is stopped', true);
     clearTimeout(this.#idle);
     const worker = await this.#start();
     const id = this.#nextId++;
@@ -116,7 +127,10 @@ export class PdfRenderer {
     let reply: WorkerReply;
     try {
       reply = await new Promise<WorkerReply>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new PdfRenderError(`rendering took more than ${this.#limits.timeoutMs} ms`)), this.#limits.timeoutMs);
+        const timer = setTimeout(() => {
+          done();
+          reject(new PdfRenderError(`rendering took more than ${this.#limits.timeoutMs} ms`));
+        }, this.#limits.timeoutMs);
         const onMessage = (m: WorkerReply) => {
           if (m.id !== id) return;
           done();
@@ -146,7 +160,8 @@ export class PdfRenderer {
       await this.#end();
       throw err;
     }
-    if ((reply.heapBytes ?? 0) > this.#limits.recycleHeapBytes) await this.#end();
+    // After a failure too: MuPDF may have stopped halfway through its own state, which the next file must not meet.
+    if (!reply.ok || (reply.heapBytes ?? 0) > this.#limits.recycleHeapBytes) await this.#end();
     else this.#idle = setTimeout(() => void this.#end(), this.#limits.idleMs).unref();
     if (!reply.ok || !reply.pixels || !reply.width || !reply.height) throw new PdfRenderError(reply.error ?? 'the PDF cannot be rendered');
     if (reply.channels !== 3) throw new PdfRenderError(`unexpected pixel format (${String(reply.channels)} channels)`);
@@ -170,15 +185,15 @@ export class PdfRenderer {
       worker.stdout.resume();
       worker.stderr.resume();
       const ready = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new PdfRenderError('the PDF worker did not start')), START_TIMEOUT_MS);
+        const timer = setTimeout(() => reject(new PdfRenderError('the PDF worker did not start', true)), START_TIMEOUT_MS);
         worker.once('message', (m: WorkerReply) => {
           clearTimeout(timer);
           if (m.ready) resolve();
-          else reject(new PdfRenderError(m.error ?? 'the PDF worker did not start'));
+          else reject(new PdfRenderError(m.error ?? 'the PDF worker did not start', true));
         });
         worker.once('error', (err) => {
           clearTimeout(timer);
-          reject(new PdfRenderError(`the PDF worker did not start: ${err.message}`));
+          reject(new PdfRenderError(`the PDF worker did not start: ${err.message}`, true));
         });
       });
       try {

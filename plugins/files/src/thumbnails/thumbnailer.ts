@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DirPaths } from '../queries/dir-paths.ts';
 import { thumbSource, wantsThumbnails, type ThumbFormat } from './formats.ts';
 import { MAX_SOURCE_BYTES, makePdfThumbnail, makeThumbnails, readAll } from './generator.ts';
-import { PdfRenderer, type PdfRenderLimits } from './pdf-renderer.ts';
+import { PdfRenderError, PdfRenderer, type PdfRenderLimits } from './pdf-renderer.ts';
 import { WorkQueue } from './work-queue.ts';
 
 const FILES_DOCTYPE = 'io.cozy.files';
@@ -200,7 +200,9 @@ export class Thumbnailer {
     } catch (err) {
       // Not a file that can be read (a corrupt upload, an unsupported variant, a PDF beyond the time or memory
       // bounds): no thumbnails, rather than stale ones of a previous content. The placeholder stays.
-      if ((err as { status?: number }).status !== undefined) throw err;
+      // I/O errors, and a PDF renderer that is stopped or cannot start, say nothing about the file: the job fails
+      // (and is retried by the jobs plugin) instead.
+      if ((err as { status?: number }).status !== undefined || (err instanceof PdfRenderError && err.retryable)) throw err;
       this.deps.log.info({ err, fileId, domain: inst.domain }, 'no thumbnail: the file cannot be decoded');
       await this.deps.vfs.deleteThumbnails(inst, fileId);
       await this.deps.cluster.cache.set(failedKey(inst, fileId, doc), true, FAILED_TTL_MS);
