@@ -19,6 +19,7 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 export const cacheRoot = join(repoRoot, 'node_modules', '.cache', 'cozy-ts');
 const currentFile = join(cacheRoot, 'current.json');
 const KEEP_OLD_BUILDS_MS = 7 * 24 * 3600 * 1000;
+const KEEP_OLD_BUILDS = 20;
 
 /** Workspace packages (folders with a package.json whose "exports" or "main" names a TypeScript entry). */
 export function workspacePackages() {
@@ -209,23 +210,36 @@ export async function build({ log = () => {} } = {}) {
   return { dir: join(cacheRoot, name), manifest };
 }
 
-/** Old builds may still be in use by a running server (chunks load lazily), so only week-old ones go. */
+/**
+ * Old builds may still be in use by a running server (its lazily imported chunks load from there), so a build goes
+ * only once it is a week old or more than KEEP_OLD_BUILDS newer ones exist; unfinished ones after ten minutes.
+ */
 function removeOldBuilds(keep) {
+  const builds = [];
   for (const entry of readdirSync(cacheRoot)) {
     if (!entry.startsWith('build-') || entry === keep) continue;
     const full = join(cacheRoot, entry);
     try {
       const age = Date.now() - statSync(full).mtimeMs;
-      if (age > KEEP_OLD_BUILDS_MS || (entry.endsWith('.tmp') && age > 600_000)) rmSync(full, { recursive: true, force: true });
+      if (entry.endsWith('.tmp')) {
+        if (age > 600_000) rmSync(full, { recursive: true, force: true });
+      } else builds.push({ full, age });
     } catch {
       // another process removed it first
     }
   }
+  builds.sort((a, b) => a.age - b.age);
+  builds.forEach(({ full, age }, i) => {
+    if (age > KEEP_OLD_BUILDS_MS || i >= KEEP_OLD_BUILDS) rmSync(full, { recursive: true, force: true });
+  });
 }
 
-/** The current build if it is fresh; otherwise builds one. Undefined when building fails (run from sources). */
+/**
+ * The current build if it is fresh; otherwise builds one. Undefined when building fails (run from sources).
+ * COZY_REBUILD=1 rebuilds even a fresh one (what the first start after a source change costs).
+ */
 export async function freshBuild({ log = () => {} } = {}) {
-  const cur = readCurrent();
+  const cur = process.env.COZY_REBUILD === '1' ? undefined : readCurrent();
   if (cur && isFresh(cur.manifest)) return cur;
   try {
     return await build({ log });

@@ -72,9 +72,21 @@ interface PouchConstructor {
 }
 
 const require = createRequire(import.meta.url);
-const PouchDB = (require('pouchdb-node') as PouchConstructor).plugin(require('pouchdb-find'));
-// pouchdb-node's own leveldown (the one it would load itself), so that batched reads can reach the store it opens.
-const leveldown = claimableLeveldown(createRequire(require.resolve('pouchdb-node'))('leveldown') as Parameters<typeof claimableLeveldown>[0]);
+
+/**
+ * PouchDB is loaded with the first database opened, not at boot: pouchdb-node brings its HTTP client along
+ * (node-fetch, tough-cookie and the public-suffix list), about a quarter of a second of CPU and some MiB that a
+ * server answering /status, or a CLI command, does not need.
+ */
+let pouch: { PouchDB: PouchConstructor; leveldown: ReturnType<typeof claimableLeveldown> } | undefined;
+function loadPouch(): NonNullable<typeof pouch> {
+  pouch ??= {
+    PouchDB: (require('pouchdb-node') as PouchConstructor).plugin(require('pouchdb-find')),
+    // pouchdb-node's own leveldown (the one it would load itself), so that batched reads can reach the store it opens.
+    leveldown: claimableLeveldown(createRequire(require.resolve('pouchdb-node'))('leveldown') as Parameters<typeof claimableLeveldown>[0]),
+  };
+  return pouch;
+}
 
 const DB_DIR_SUFFIX = '.db';
 
@@ -222,6 +234,7 @@ export class PouchAdapter implements StoreAdapter {
     await this.#closing.get(db);
     await mkdir(this.#root, { recursive: true });
     const dir = this.#dir(db);
+    const { PouchDB, leveldown } = loadPouch();
     const opened = new PouchDB(dir, { db: leveldown });
     const handle = withBatchedReads(opened, false, claimRawLevel(dir));
     // PouchDB opens lazily; asking for info makes the directory exist before anyone lists or stats it.
@@ -229,8 +242,15 @@ export class PouchAdapter implements StoreAdapter {
     return handle;
   }
 
+  /**
+   * A database exists when its directory does (see above), and LevelDB sets up an empty directory on first open:
+   * creating one is a mkdir, so the kernel's boot-time `createDatabase` calls open no handle and load no PouchDB.
+   */
   async createDatabase(db: string): Promise<void> {
-    await this.#with(db, async () => undefined);
+    assertDatabaseName(db);
+    if (this.#pool.has(db)) return;
+    await this.#closing.get(db);
+    await mkdir(this.#dir(db), { recursive: true });
   }
 
   async destroyDatabase(db: string): Promise<void> {
