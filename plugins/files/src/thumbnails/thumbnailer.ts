@@ -204,7 +204,8 @@ export class Thumbnailer {
       // (and is retried by the jobs plugin) instead.
       if ((err as { status?: number }).status !== undefined || (err instanceof PdfRenderError && err.retryable)) throw err;
       this.deps.log.info({ err, fileId, domain: inst.domain }, 'no thumbnail: the file cannot be decoded');
-      await this.deps.vfs.deleteThumbnails(inst, fileId);
+      // One more format of a PDF that failed (a larger render over the time bound) leaves the ones already made.
+      if (!(isPdf && format !== undefined)) await this.deps.vfs.deleteThumbnails(inst, fileId);
       await this.deps.cluster.cache.set(failedKey(inst, fileId, doc), true, FAILED_TTL_MS);
       return;
     }
