@@ -251,6 +251,47 @@ if (swift) {
     await t.rejects(startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-swift': { authUrl: config.authUrl } } } }), /username|password/);
   });
 
+  t.test('the files plugin runs on it: upload, ranges, overwrite with a version, revert, copy, trash, destroy, fsck', async (t) => {
+    const tk = await startTestKernel({
+      config: { plugins: { '@cozy-ts/plugin-vfs-swift': { ...configFor(swift) }, '@cozy-ts/plugin-files': { versions: { maxNumber: 20, minDelaySeconds: 0 } } } },
+    });
+    t.teardown(() => tk.close());
+    const domain = 'files.example';
+    const inst = await tk.createInstance(domain);
+    const vfs = tk.kernel.container.resolve<VfsContent>(VFS.token) as SwiftVfs;
+    const token = await tk.kernel.auth.issueToken(inst, 'cli', { subject: 'test', scope: 'io.cozy.files' });
+    const call = (method: string, url: string, body?: string, headers: Record<string, string> = {}) =>
+      tk.kernel.app.inject({ method: method as 'GET', url, payload: body, headers: { host: domain, authorization: `Bearer ${token}`, ...headers } });
+    const data = (res: { json: () => unknown }) => (res.json() as { data: { id: string; attributes: Record<string, unknown>; relationships?: { old_versions?: { data: Array<{ id: string }> } } } }).data;
+
+    const up = await call('POST', '/files/?Type=file&Name=report.txt', 'version one', { 'content-type': 'text/plain', 'content-md5': md5('version one').toString('base64') });
+    t.equal(up.statusCode, 201, up.body);
+    const id = data(up).id;
+    t.equal((await call('GET', `/files/download/${id}`)).body, 'version one');
+    const range = await call('GET', `/files/download/${id}`, undefined, { range: 'bytes=8-10' });
+    t.equal(range.statusCode, 206);
+    t.equal(range.body, 'one');
+    t.equal((await call('PUT', `/files/${id}`, 'version two', { 'content-type': 'text/plain' })).statusCode, 200);
+    t.equal((await call('GET', `/files/download/${id}`)).body, 'version two');
+    const versions = data(await call('GET', `/files/${id}`)).relationships?.old_versions?.data ?? [];
+    t.equal(versions.length, 1, 'the old content is a version');
+    const reverted = await call('POST', `/files/revert/${id}/${versions[0]?.id.split('/')[1]}`);
+    t.equal(reverted.statusCode, 200, reverted.body);
+    t.equal((await call('GET', `/files/download/${id}`)).body, 'version one', 'reverted');
+    const copy = await call('POST', `/files/${id}/copy`);
+    t.equal(copy.statusCode, 201, copy.body);
+    t.equal((await call('GET', `/files/download/${data(copy).id}`)).body, 'version one', 'copied server-side');
+    t.equal((await call('DELETE', `/files/${id}`)).statusCode, 200, 'trashed');
+    t.equal((await call('GET', `/files/download/${id}`)).body, 'version one', 'the content stays while in the trash');
+    t.equal((await call('DELETE', `/files/trash/${id}`)).statusCode, 204, 'destroyed');
+    const left = (await names(swift, vfs, inst)).map((n) => n.replace(/\//g, '').slice(0, 32));
+    t.notOk(left.includes(id), 'no object of the destroyed file is left in Swift');
+    t.ok(left.includes(data(copy).id), 'the copy\'s object is');
+    const fsck = await call('GET', '/files/fsck?NoCache=true');
+    t.equal(fsck.statusCode, 200);
+    t.same(fsck.json(), [], 'fsck finds nothing wrong');
+  });
+
   t.test('an unreachable Swift answers 503 everywhere, and the server still boots', async (t) => {
     const authUrl = `http://127.0.0.1:${await freePort()}/auth/v1.0`;
     const vfs = vfsFor(swift, { authUrl, timeoutMs: 2000 });
