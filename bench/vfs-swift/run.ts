@@ -97,7 +97,7 @@ async function once(s: Subject): Promise<void> {
 
 try {
   log('starting Swift (daemons)...');
-  const swift = await startSwiftServer({ daemons: true, timeoutMs: 120_000 });
+  const swift = await startSwiftServer({ daemons: true, storage: 'disk', timeoutMs: 120_000 });
   cleanup.add(() => swift.stop());
   const dir = await mkdtemp(join(tmpdir(), 'cozy-bench-vfs-'));
   cleanup.dir(dir);

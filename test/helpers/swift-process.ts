@@ -215,13 +215,34 @@ export interface SwiftStartOptions {
    * the proxy and the object server then use two cores. Benchmarks want it; tests do not (default: one process).
    */
   daemons?: boolean;
+  /**
+   * Where the device lives: `memory` (/dev/shm, when it takes the user xattrs Swift keeps its metadata in; the
+   * OS temp folder otherwise) or `disk` (the OS temp folder). Default: memory, for tests; fsyncs there cost nothing.
+   * Benchmarks comparing with a disk want `disk`.
+   */
+  storage?: 'memory' | 'disk';
+}
+
+/** /dev/shm when Swift can keep its metadata there (user xattrs on tmpfs: Linux 6.6 and later). */
+function memoryFolder(): string | null {
+  const probe = spawnSync(PYTHON, ['-c', [
+    'import os, tempfile',
+    "fd, p = tempfile.mkstemp(dir='/dev/shm')",
+    'os.close(fd)',
+    'try:',
+    "    os.setxattr(p, 'user.swift.metadata', b'x' * 2048)",
+    'finally:',
+    '    os.unlink(p)',
+  ].join('\n')]);
+  return probe.status === 0 ? '/dev/shm' : null;
 }
 
 export async function startSwiftServer(opts: SwiftStartOptions = {}): Promise<SwiftServer> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const reason = swiftUnavailableReason();
   if (reason) throw new Error(reason);
-  const dir = await mkdtemp(join(tmpdir(), 'cozy-swift-'));
+  const base = opts.storage === 'disk' ? tmpdir() : memoryFolder() ?? tmpdir();
+  const dir = await mkdtemp(join(base, 'cozy-swift-'));
   const started: Started[] = [];
   const stop = async () => {
     await stopAll(started.splice(0));
