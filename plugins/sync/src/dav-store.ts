@@ -399,7 +399,7 @@ export class DavStore {
    */
   async putMember(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc, name: string, body: string, pre: PutPreconditions): Promise<{ etag: string; created: boolean }> {
     if (Buffer.byteLength(body) > this.limits.maxResourceSize) throw kind === 'calendars' ? SyncErrors.calendarTooLarge() : SyncErrors.addressTooLarge();
-    const parsed = kind === 'calendars' ? this.#parseCalendarBody(body, coll) : this.#parseCardBody(body, name);
+    const parsed = kind === 'calendars' ? this.#parseCalendarBody(body, coll) : await this.#parseCardBody(body, name);
     const lockName = `sync:uid:${inst.prefix}:${kind}:${coll._id}:${createHash('sha1').update(parsed.uid).digest('hex')}`;
     return this.locks.withLock(lockName, { ttlMs: 30_000, waitMs: 10_000 }, async () => {
       const current = await this.getMember(inst, kind, coll._id, name);
@@ -449,9 +449,9 @@ export class DavStore {
     };
   }
 
-  #parseCardBody(body: string, name: string): { uid: string; doctype: string; fields: Record<string, unknown>; dav: Partial<DavInfo> } {
+  async #parseCardBody(body: string, name: string): Promise<{ uid: string; doctype: string; fields: Record<string, unknown>; dav: Partial<DavInfo> }> {
     const card = parseVcard(body);
-    const fields = contactFields(body, card.version);
+    const fields = await contactFields(body, card.version);
     const uid = card.uid ?? name.replace(/\.vcf$/, '');
     return { uid, doctype: DOCTYPES.contacts, fields: { ...fields }, dav: { uid, version: card.version, fields: fieldsHash(fields as Record<string, unknown>) } };
   }
