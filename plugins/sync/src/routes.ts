@@ -7,6 +7,7 @@ import { parseCalendar } from './ical.ts';
 import { DOCTYPES, collectionDoctype, memberDoctypes, type HomeKind } from './layout.ts';
 import { BASE, hrefOf, parseTarget, type Target } from './paths.ts';
 import { allPropNames, contentType, propResults, propStats, resourceHref, type PropContext, type PropName, type PropResource, type PropResult } from './props.ts';
+import { parseAddressDataRequest, shapeAddressData } from './address-data.ts';
 import { parseCalendarDataRequest, shapeCalendarData } from './calendar-data.ts';
 import { busyPeriods, freeBusyCalendar, type BusyPeriod } from './freebusy.ts';
 import { SyncErrors, syncErrorRenderer } from './sync-errors.ts';
@@ -406,10 +407,9 @@ class SyncHandler {
         }
       };
     }
-    const ad = child(prop, NS.CARDDAV, 'address-data');
-    const version = ad?.attrs.version === '4.0' ? '4.0' : ad?.attrs.version === '3.0' ? '3.0' : wantedVersion(String(req.headers.accept ?? ''));
-    if (!version) return undefined;
-    return (m) => this.#cardIn(m, version);
+    const shape = parseAddressDataRequest(child(prop, NS.CARDDAV, 'address-data'), String(req.headers.accept ?? ''));
+    if (!shape) return undefined;
+    return (m) => shapeAddressData(this.dav.memberBody(m), m.doc.dav?.version ?? '4.0', shape);
   }
 
   #cardIn(m: Member, version: VcardVersion): string {

@@ -42,6 +42,7 @@ export const SyncErrors = {
 
   invalidAddressData: precondition('COZY_ERR_SYNC_INVALID_VCARD', 400, 'Invalid vCard data', NS.CARDDAV, 'valid-address-data'),
   unsupportedAddressData: precondition('COZY_ERR_SYNC_UNSUPPORTED_ADDRESS_DATA', 415, 'Only text/vcard is stored here', NS.CARDDAV, 'supported-address-data'),
+  unsupportedAddressDataReport: precondition('COZY_ERR_SYNC_ADDRESS_DATA_TYPE', 403, 'Only text/vcard 3.0 and 4.0 are served', NS.CARDDAV, 'supported-address-data'),
   addressUidConflict: precondition('COZY_ERR_SYNC_ADDRESS_UID_CONFLICT', 409, 'Another card of this address book has this UID', NS.CARDDAV, 'no-uid-conflict'),
   addressTooLarge: precondition('COZY_ERR_SYNC_ADDRESS_TOO_LARGE', 413, 'vCard too large', NS.CARDDAV, 'max-resource-size'),
   addressbookLocation: precondition('COZY_ERR_SYNC_ADDRESSBOOK_LOCATION', 403, 'Address books can only be created in the address book home', NS.CARDDAV, 'addressbook-collection-location-ok'),

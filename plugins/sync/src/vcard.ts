@@ -87,7 +87,7 @@ function fold(line: string): string {
   return out.join('\r\n ');
 }
 
-function formatLine(l: ContentLine): string {
+export function formatLine(l: ContentLine): string {
   const params = l.params.map(([k, v]) => `;${k}=${v}`).join('');
   return fold(`${l.group ? `${l.group}.` : ''}${l.name}${params}:${l.value}`);
 }

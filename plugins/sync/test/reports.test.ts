@@ -150,3 +150,25 @@ t.test('over HTTP: calendar-query and multiget with partial data, free-busy-quer
   t.equal(hrefs(unlimited.text).length, 0, 'nothing left after the last page');
   t.equal((await s.dav('REPORT', '/sync/calendars/fb/', syncBody('', 0))).status, 400, 'nresults 0 is refused');
 });
+
+t.test('address-data partial retrieval (RFC 6352 §10.4): prop, novalue, allprop, with a version; other types refused', async (t) => {
+  const s = await startSync(t);
+  t.equal((await s.dav('MKCOL', '/sync/contacts/pa/', `<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" xmlns:cr="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><cr:addressbook/></d:resourcetype></d:prop></d:set></d:mkcol>`)).status, 201);
+  const card = 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ada\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\nEMAIL;TYPE=INTERNET,pref:ada@example.com\r\nTEL;TYPE=CELL:+33600000000\r\nNOTE:private\r\nitem1.X-ABLABEL:custom\r\nEND:VCARD\r\n';
+  t.equal((await s.dav('PUT', '/sync/contacts/pa/ada.vcf', card, { 'content-type': 'text/vcard' })).status, 201);
+  const R = 'xmlns:d="DAV:" xmlns:cr="urn:ietf:params:xml:ns:carddav"';
+  const multiget = (addressData: string) => s.dav('REPORT', '/sync/contacts/pa/', `<?xml version="1.0"?><cr:addressbook-multiget ${R}><d:prop><d:getetag/>${addressData}</d:prop><d:href>/sync/contacts/pa/ada.vcf</d:href></cr:addressbook-multiget>`);
+  const dataOf = (xml: string) => (/<address-data xmlns="urn:ietf:params:xml:ns:carddav">([^<]*)<\/address-data>/.exec(xml)?.[1] ?? '').replace(/&#13;/g, '\r');
+
+  const some = dataOf((await multiget('<cr:address-data><cr:prop name="FN"/><cr:prop name="EMAIL"/><cr:prop name="TEL" novalue="yes"/></cr:address-data>')).text);
+  t.equal(some, 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada Lovelace\r\nEMAIL;TYPE=INTERNET,pref:ada@example.com\r\nTEL;TYPE=CELL:\r\nEND:VCARD\r\n', 'only FN, EMAIL and TEL (no value), in the frame a card needs');
+  const v4 = dataOf((await multiget('<cr:address-data version="4.0"><cr:prop name="EMAIL"/></cr:address-data>')).text);
+  t.match(v4, 'VERSION:4.0');
+  t.match(v4, /EMAIL;[^:]*PREF=1[^:]*:ada@example.com/, 'converted to 4.0, then selected');
+  t.notMatch(v4, 'FN:');
+  t.equal(dataOf((await multiget('<cr:address-data><cr:allprop/></cr:address-data>')).text), card, 'allprop: the stored bytes');
+  t.equal(dataOf((await multiget('<cr:address-data/>')).text), card, 'an empty address-data: the stored bytes');
+  const json = await multiget('<cr:address-data content-type="application/vcard+json"/>');
+  t.equal(json.status, 403);
+  t.match(json.text, 'supported-address-data');
+});
