@@ -62,12 +62,20 @@ export function parseTimeRange(el: XmlElement | undefined): TimeRange | undefine
   return range;
 }
 
-function parseTextMatch(el: XmlElement): TextMatch {
+/** The collations both RFCs require (RFC 4791 §7.5, RFC 6352 §8.3); any other is 403 supported-collation. */
+export const COLLATIONS = ['i;ascii-casemap', 'i;octet', 'i;unicode-casemap'] as const;
+
+function parseTextMatch(el: XmlElement, ns: string): TextMatch {
   const type = el.attrs['match-type'] ?? 'contains';
   if (!['contains', 'equals', 'starts-with', 'ends-with'].includes(type)) throw SyncErrors.invalidFilter(`Unknown match-type ${type}`);
+  // CardDAV's default collation is i;unicode-casemap (RFC 6352 §10.5.4), CalDAV's i;ascii-casemap (RFC 4791 §9.7.5).
+  const collation = el.attrs.collation ?? (ns === NS.CARDDAV ? 'i;unicode-casemap' : 'i;ascii-casemap');
+  if (!(COLLATIONS as readonly string[]).includes(collation)) {
+    throw (ns === NS.CARDDAV ? SyncErrors.unsupportedAddressCollation : SyncErrors.unsupportedCalendarCollation)(`Collation ${collation} is not supported: ${COLLATIONS.join(', ')} are`);
+  }
   return {
     value: textOf(el),
-    collation: el.attrs.collation ?? 'i;ascii-casemap',
+    collation,
     matchType: type as TextMatch['matchType'],
     negate: el.attrs['negate-condition'] === 'yes',
   };
@@ -81,11 +89,11 @@ function parsePropFilter(el: XmlElement, ns: string): PropFilter {
     isNotDefined: !!child(el, ns, 'is-not-defined'),
     test: el.attrs.test === 'allof' ? 'allof' : 'anyof',
     timeRange: parseTimeRange(child(el, ns, 'time-range')),
-    textMatches: childrenNamed(el, ns, 'text-match').map(parseTextMatch),
+    textMatches: childrenNamed(el, ns, 'text-match').map((m) => parseTextMatch(m, ns)),
     params: childrenNamed(el, ns, 'param-filter').map((p) => ({
       name: (p.attrs.name ?? '').toUpperCase(),
       isNotDefined: !!child(p, ns, 'is-not-defined'),
-      textMatch: child(p, ns, 'text-match') ? parseTextMatch(child(p, ns, 'text-match') as XmlElement) : undefined,
+      textMatch: child(p, ns, 'text-match') ? parseTextMatch(child(p, ns, 'text-match') as XmlElement, ns) : undefined,
     })),
   };
 }

@@ -1,5 +1,6 @@
 import { clark, davEl, el, escapeText, fromClark, Xml, type PropStat, type XmlContent } from './dav.ts';
 import type { CollectionDoc, MemberRow } from './dav-store.ts';
+import { COLLATIONS } from './filters.ts';
 import { DOCTYPES, type HomeKind } from './layout.ts';
 import { NS } from './namespaces.ts';
 import { BASE, hrefOf } from './paths.ts';
@@ -138,6 +139,8 @@ async function collectionProp(kind: HomeKind, coll: CollectionDoc, key: string, 
         return cal('calendar-data', undefined, { 'content-type': 'text/calendar', version: '2.0' });
       case `{${NS.CALDAV}}max-resource-size`:
         return text(String(ctx.maxResourceSize));
+      case `{${NS.CALDAV}}supported-collation-set`:
+        return many(COLLATIONS.map((c) => cal('supported-collation', c)));
     }
   } else {
     switch (key) {
@@ -147,6 +150,8 @@ async function collectionProp(kind: HomeKind, coll: CollectionDoc, key: string, 
         return many([card('address-data-type', undefined, { 'content-type': 'text/vcard', version: '3.0' }), card('address-data-type', undefined, { 'content-type': 'text/vcard', version: '4.0' })]);
       case `{${NS.CARDDAV}}max-resource-size`:
         return text(String(ctx.maxResourceSize));
+      case `{${NS.CARDDAV}}supported-collation-set`:
+        return many(COLLATIONS.map((c) => card('supported-collation', c)));
     }
   }
   const dead = coll.props?.[key];

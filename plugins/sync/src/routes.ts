@@ -242,7 +242,9 @@ class SyncHandler {
   async #report(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
     const body = xmlBody(req, this.config.maxXmlBody);
     if (!body) throw SyncErrors.badRequest('REPORT needs a body');
-    if (target.type !== 'collection' && !(target.type === 'member' && (body.name === 'calendar-multiget' || body.name === 'addressbook-multiget'))) {
+    // On one object, a query or a multiget applies to that object alone (RFC 4791 §7.8, RFC 6352 §8.6).
+    const onMember = ['calendar-multiget', 'addressbook-multiget', 'calendar-query', 'addressbook-query', 'free-busy-query'];
+    if (target.type !== 'collection' && !(target.type === 'member' && onMember.includes(body.name))) {
       throw SyncErrors.unsupportedReport(`${body.name} is not supported on this resource`);
     }
     const kind = target.kind;
@@ -253,6 +255,13 @@ class SyncHandler {
     const pctx = this.#propContext(caller);
     const mini = minimal(req);
     const cal = kind === 'calendars';
+    const listMembers = async (): Promise<MemberRow[]> => {
+      if (target.type !== 'member') return this.dav.listMembers(caller.inst, kind, coll._id, true);
+      const m = await this.dav.getMember(caller.inst, kind, coll._id, target.name);
+      if (!m) throw SyncErrors.notFound();
+      const dav = m.doc.dav;
+      return [{ name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag, doc: m.doc, size: dav?.size, first: dav?.first, last: dav?.last }];
+    };
 
     if (cal && is(body, NS.CALDAV, 'calendar-multiget') || !cal && is(body, NS.CARDDAV, 'addressbook-multiget')) {
       const bodyOf = this.#bodyShaper(kind, prop, req);
@@ -281,7 +290,7 @@ class SyncHandler {
       const filter = parseCalendarFilter(child(body, NS.CALDAV, 'filter'));
       const range = mainTimeRange(filter);
       const bodyOf = this.#bodyShaper(kind, prop, req);
-      let rows = await this.dav.listMembers(caller.inst, kind, coll._id, true);
+      let rows = await listMembers();
       if (range) rows = rows.filter((r) => (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
       const compName = filter?.comps.length === 1 && !filter.comps[0]!.isNotDefined ? filter.comps[0]!.name : undefined;
       if (compName === 'VEVENT') rows = rows.filter((r) => r.doctype === DOCTYPES.events);
@@ -319,7 +328,7 @@ class SyncHandler {
       const rangeEl = child(body, NS.CALDAV, 'time-range');
       if (!rangeEl || !rangeEl.attrs.start || !rangeEl.attrs.end) throw SyncErrors.invalidFilter('free-busy-query needs a time-range with start and end');
       const range = parseTimeRange(rangeEl)!;
-      const rows = (await this.dav.listMembers(caller.inst, kind, coll._id, true)).filter((r) => r.doctype === DOCTYPES.events && (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
+      const rows = (await listMembers()).filter((r) => r.doctype === DOCTYPES.events && (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
       const periods: BusyPeriod[] = [];
       for (let i = 0; i < rows.length; i += 200) {
         for (const m of await this.dav.loadMembers(caller.inst, rows.slice(i, i + 200))) {
@@ -338,7 +347,7 @@ class SyncHandler {
       const limitEl = child(child(body, NS.CARDDAV, 'limit'), NS.CARDDAV, 'nresults');
       const limit = limitEl ? Math.max(0, Number.parseInt(textOf(limitEl), 10) || 0) : Infinity;
       const bodyOf = this.#bodyShaper(kind, prop, req);
-      const rows = await this.dav.listMembers(caller.inst, kind, coll._id, true);
+      const rows = await listMembers();
       const ms = new Multistatus();
       let truncated = false;
       outer: for (let i = 0; i < rows.length; i += 200) {

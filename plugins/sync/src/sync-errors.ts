@@ -38,11 +38,13 @@ export const SyncErrors = {
   calendarTooLarge: precondition('COZY_ERR_SYNC_CALENDAR_TOO_LARGE', 413, 'Calendar object too large', NS.CALDAV, 'max-resource-size'),
   calendarCollectionLocation: precondition('COZY_ERR_SYNC_CALENDAR_LOCATION', 403, 'Calendars can only be created in the calendar home', NS.CALDAV, 'calendar-collection-location-ok'),
   unsupportedCalendarDataReport: precondition('COZY_ERR_SYNC_CALENDAR_DATA_TYPE', 403, 'Only text/calendar 2.0 is served', NS.CALDAV, 'supported-calendar-data'),
+  unsupportedCalendarCollation: precondition('COZY_ERR_SYNC_CALENDAR_COLLATION', 403, 'Unsupported collation', NS.CALDAV, 'supported-collation'),
   invalidFilter: precondition('COZY_ERR_SYNC_INVALID_FILTER', 400, 'Invalid calendar-query filter', NS.CALDAV, 'valid-filter'),
 
   invalidAddressData: precondition('COZY_ERR_SYNC_INVALID_VCARD', 400, 'Invalid vCard data', NS.CARDDAV, 'valid-address-data'),
   unsupportedAddressData: precondition('COZY_ERR_SYNC_UNSUPPORTED_ADDRESS_DATA', 415, 'Only text/vcard is stored here', NS.CARDDAV, 'supported-address-data'),
   unsupportedAddressDataReport: precondition('COZY_ERR_SYNC_ADDRESS_DATA_TYPE', 403, 'Only text/vcard 3.0 and 4.0 are served', NS.CARDDAV, 'supported-address-data'),
+  unsupportedAddressCollation: precondition('COZY_ERR_SYNC_ADDRESS_COLLATION', 403, 'Unsupported collation', NS.CARDDAV, 'supported-collation'),
   addressUidConflict: precondition('COZY_ERR_SYNC_ADDRESS_UID_CONFLICT', 409, 'Another card of this address book has this UID', NS.CARDDAV, 'no-uid-conflict'),
   addressTooLarge: precondition('COZY_ERR_SYNC_ADDRESS_TOO_LARGE', 413, 'vCard too large', NS.CARDDAV, 'max-resource-size'),
   addressbookLocation: precondition('COZY_ERR_SYNC_ADDRESSBOOK_LOCATION', 403, 'Address books can only be created in the address book home', NS.CARDDAV, 'addressbook-collection-location-ok'),

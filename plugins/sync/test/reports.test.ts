@@ -172,3 +172,38 @@ t.test('address-data partial retrieval (RFC 6352 §10.4): prop, novalue, allprop
   t.equal(json.status, 403);
   t.match(json.text, 'supported-address-data');
 });
+
+t.test('collations: the set is advertised, an unknown one is 403 supported-collation; queries on one object', async (t) => {
+  const s = await startSync(t);
+  t.equal((await s.dav('MKCALENDAR', '/sync/calendars/co/')).status, 201);
+  t.equal((await s.dav('PUT', '/sync/calendars/co/a.ics', event('a', '20250310T090000Z', '20250310T100000Z'), CAL)).status, 201);
+  t.equal((await s.dav('PUT', '/sync/calendars/co/b.ics', event('b', '20250410T090000Z', '20250410T100000Z'), CAL)).status, 201);
+  const props = await s.dav('PROPFIND', '/sync/calendars/co/', `<?xml version="1.0"?><d:propfind ${C}><d:prop><c:supported-collation-set/></d:prop></d:propfind>`, { depth: '0' });
+  for (const c of ['i;ascii-casemap', 'i;octet', 'i;unicode-casemap']) t.match(props.text, `<supported-collation xmlns="urn:ietf:params:xml:ns:caldav">${c}</supported-collation>`);
+
+  const query = (path: string, filter: string) => s.dav('REPORT', path, `<?xml version="1.0"?><c:calendar-query ${C}><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">${filter}</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`, { depth: '1' });
+  const bad = await query('/sync/calendars/co/', '<c:prop-filter name="SUMMARY"><c:text-match collation="i;klingon">a</c:text-match></c:prop-filter>');
+  t.equal(bad.status, 403);
+  t.match(bad.text, '<supported-collation xmlns="urn:ietf:params:xml:ns:caldav"/>');
+  const octet = await query('/sync/calendars/co/', '<c:prop-filter name="SUMMARY"><c:text-match collation="i;octet">A SUMMARY</c:text-match></c:prop-filter>');
+  t.same(hrefs(octet.text), [], 'i;octet is case-sensitive');
+  const casemap = await query('/sync/calendars/co/', '<c:prop-filter name="SUMMARY"><c:text-match>A SUMMARY</c:text-match></c:prop-filter>');
+  t.same(hrefs(casemap.text), ['/sync/calendars/co/a.ics'], 'the default folds case');
+
+  const onOne = await query('/sync/calendars/co/b.ics', '');
+  t.equal(onOne.status, 207);
+  t.same(hrefs(onOne.text), ['/sync/calendars/co/b.ics'], 'a query on one object answers for it alone');
+  const onOneOut = await query('/sync/calendars/co/b.ics', '<c:time-range start="20250301T000000Z" end="20250401T000000Z"/>');
+  t.same(hrefs(onOneOut.text), [], 'and not when it does not match');
+  t.equal((await query('/sync/calendars/co/nope.ics', '')).status, 404);
+
+  t.equal((await s.dav('MKCOL', '/sync/contacts/cc/', `<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" xmlns:cr="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><cr:addressbook/></d:resourcetype></d:prop></d:set></d:mkcol>`)).status, 201);
+  t.equal((await s.dav('PUT', '/sync/contacts/cc/e.vcf', 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:e\r\nFN:Élodie\r\nEND:VCARD\r\n', { 'content-type': 'text/vcard' })).status, 201);
+  const R = 'xmlns:d="DAV:" xmlns:cr="urn:ietf:params:xml:ns:carddav"';
+  const cardQuery = (match: string) => s.dav('REPORT', '/sync/contacts/cc/', `<?xml version="1.0"?><cr:addressbook-query ${R}><d:prop><d:getetag/></d:prop><cr:filter><cr:prop-filter name="FN">${match}</cr:prop-filter></cr:filter></cr:addressbook-query>`, { depth: '1' });
+  t.match((await cardQuery('<cr:text-match>élodie</cr:text-match>')).text, 'e.vcf', 'CardDAV defaults to i;unicode-casemap: É folds to é');
+  t.notMatch((await cardQuery('<cr:text-match collation="i;ascii-casemap">élodie</cr:text-match>')).text, 'e.vcf', 'i;ascii-casemap folds ASCII only');
+  const badCard = await cardQuery('<cr:text-match collation="i;nope">x</cr:text-match>');
+  t.equal(badCard.status, 403);
+  t.match(badCard.text, '<supported-collation xmlns="urn:ietf:params:xml:ns:carddav"/>');
+});
