@@ -1,7 +1,7 @@
 import ICAL from 'ical.js';
 import { parseTimeRange, type TimeRange } from './filters.ts';
 import { parseCalendar } from './ical.ts';
-import { componentInterval, expandObject, overlaps, type ExpandLimits } from './recurrence.ts';
+import { componentInterval, expandObject, overlaps, toMs, type ExpandLimits } from './recurrence.ts';
 import { SyncErrors } from './sync-errors.ts';
 import { childrenNamed, child, elements, is, type XmlElement } from './dav.ts';
 import { NS } from './namespaces.ts';
@@ -92,15 +92,15 @@ function selectJcal(jcal: JCal, sel: CompSelector): JCal {
  * RFC 4791 §9.6.6: the master component and only the overridden instances that overlap the range (an
  * override with RANGE=THISANDFUTURE before the range's end changes what follows it, so it stays too).
  */
-function limitRecurrenceSet(root: ICAL.Component, range: TimeRange): void {
+function limitRecurrenceSet(root: ICAL.Component, range: TimeRange, zone?: ICAL.Timezone): void {
   for (const c of root.getAllSubcomponents()) {
     if (c.name === 'vtimezone') continue;
     const rid = c.getFirstProperty('recurrence-id');
     if (!rid) continue;
     const ridTime = rid.getFirstValue() as ICAL.Time;
-    const ridMs = ridTime.toUnixTime() * 1000;
+    const ridMs = toMs(ridTime, zone);
     const future = String(rid.getParameter('range') ?? '').toUpperCase() === 'THISANDFUTURE' && ridMs < range.end;
-    const own = componentInterval(c);
+    const own = componentInterval(c, zone);
     const original = { start: ridMs, end: ridMs + Math.max(0, own.end - own.start) };
     if (!future && !overlaps(own, range.start, range.end) && !overlaps(original, range.start, range.end)) root.removeSubcomponent(c);
   }
@@ -112,7 +112,7 @@ export function shapeCalendarData(raw: string, req: CalendarDataRequest, limits:
   if (req.expand) text = expandObject(parseCalendar(raw), req.expand.start, req.expand.end, limits);
   if (!req.select && !req.limitRecurrence) return text;
   const root = new ICAL.Component(ICAL.parse(text) as unknown as JCal);
-  if (req.limitRecurrence) limitRecurrenceSet(root, req.limitRecurrence);
+  if (req.limitRecurrence) limitRecurrenceSet(root, req.limitRecurrence, limits.floatingZone);
   const jcal = req.select ? selectJcal(root.toJSON() as unknown as JCal, req.select) : (root.toJSON() as unknown as JCal);
   return `${ICAL.stringify(jcal as unknown as Parameters<typeof ICAL.stringify>[0]).replace(/\r?\n/g, '\r\n').replace(/(\r\n)+$/, '')}\r\n`;
 }

@@ -1,6 +1,6 @@
 import ICAL from 'ical.js';
 import type { ParsedCalendar } from './ical.ts';
-import { matchesRange, type ExpandLimits } from './recurrence.ts';
+import { matchesRange, toMs, type ExpandLimits } from './recurrence.ts';
 import { SyncErrors } from './sync-errors.ts';
 import { parseLine, unescapeText, unfold } from './vcard.ts';
 import { child, childrenNamed, textOf, type XmlElement } from './dav.ts';
@@ -160,7 +160,7 @@ function icalValueText(p: ICAL.Property): string {
   return p.getValues().map((v) => (typeof v === 'string' ? v : Array.isArray(v) ? v.join(';') : String(v))).join(',');
 }
 
-function matchIcalProp(c: ICAL.Component, f: PropFilter): boolean {
+function matchIcalProp(c: ICAL.Component, f: PropFilter, zone?: ICAL.Timezone): boolean {
   const props = c.getAllProperties(f.name.toLowerCase());
   if (f.isNotDefined) return props.length === 0;
   if (props.length === 0) return false;
@@ -168,7 +168,7 @@ function matchIcalProp(c: ICAL.Component, f: PropFilter): boolean {
     if (f.timeRange) {
       const v = p.getFirstValue();
       if (!(v instanceof ICAL.Time)) return false;
-      const t = v.toUnixTime() * 1000;
+      const t = toMs(v, zone);
       if (!(t >= f.timeRange.start && t < f.timeRange.end)) return false;
     }
     if (!f.textMatches.every((m) => textMatches(icalValueText(p), m))) return false;
@@ -189,7 +189,7 @@ function matchComp(parent: ICAL.Component, f: CompFilter, p: ParsedCalendar, lim
   if (f.timeRange && !top && (f.name === 'VEVENT' || f.name === 'VTODO') && parent === p.root) {
     if (f.name !== p.kind || !matchesRange(p, f.timeRange.start, f.timeRange.end, limits)) return false;
   }
-  return comps.some((c) => f.props.every((pf) => matchIcalProp(c, pf)) && f.comps.every((cf) => matchComp(c, cf, p, limits, false)));
+  return comps.some((c) => f.props.every((pf) => matchIcalProp(c, pf, limits.floatingZone)) && f.comps.every((cf) => matchComp(c, cf, p, limits, false)));
 }
 
 export function matchCalendar(p: ParsedCalendar, f: CompFilter | undefined, limits: ExpandLimits): boolean {

@@ -13,14 +13,21 @@ export interface ExpandLimits {
   maxIterations: number;
   /** Instances one expanded object may carry in an answer. */
   maxInstances: number;
+  /**
+   * Where floating times and dates are read (RFC 4791 §7.3: the query's CALDAV:timezone, else the calendar's
+   * calendar-timezone); UTC without one.
+   */
+  floatingZone?: ICAL.Timezone;
 }
 
 export const DEFAULT_LIMITS: ExpandLimits = { maxIterations: 20_000, maxInstances: 2_000 };
 
 const DAY = 86_400_000;
 
-function ms(t: ICAL.Time): number {
-  return t.toUnixTime() * 1000;
+/** A time in milliseconds since the epoch; a floating one (or a date) is read in `zone` when there is one. */
+export function toMs(t: ICAL.Time, zone?: ICAL.Timezone): number {
+  const u = t.toUnixTime() * 1000;
+  return zone && t.zone === ICAL.Timezone.localTimezone ? u - zone.utcOffset(t) * 1000 : u;
 }
 
 function prop(c: ICAL.Component, name: string): ICAL.Time | undefined {
@@ -36,7 +43,8 @@ function durationMs(c: ICAL.Component): number | undefined {
 /**
  * The span of one component (RFC 4791 §9.9). An unbounded span (a VTODO with no date at all) covers everything.
  */
-export function componentInterval(c: ICAL.Component, startOverride?: ICAL.Time, endOverride?: ICAL.Time): Interval {
+export function componentInterval(c: ICAL.Component, zone?: ICAL.Timezone, startOverride?: ICAL.Time, endOverride?: ICAL.Time): Interval {
+  const ms = (t: ICAL.Time) => toMs(t, zone);
   const start = startOverride ?? prop(c, 'dtstart');
   if (c.name === 'vtodo') {
     const due = prop(c, 'due');
@@ -100,9 +108,11 @@ export function occurrencesIn(p: ParsedCalendar, rangeStart: number, rangeEnd: n
   const master = comps.find((c) => !c.hasProperty('recurrence-id'));
   const overrides = comps.filter((c) => c.hasProperty('recurrence-id'));
   const out: Occurrence[] = [];
+  const zone = limits.floatingZone;
+  const spanOf = (c: ICAL.Component) => componentInterval(c, zone);
   if (!master || !isRecurring(master)) {
     for (const c of comps) {
-      const interval = componentInterval(c);
+      const interval = spanOf(c);
       const start = prop(c, 'dtstart') ?? prop(c, 'due');
       if (overlaps(interval, rangeStart, rangeEnd) && start) out.push({ interval, item: c, start, end: prop(c, 'dtend'), recurrenceId: prop(c, 'recurrence-id') });
       else if (overlaps(interval, rangeStart, rangeEnd) && interval.start === -Infinity) out.push({ interval, item: c, start: ICAL.Time.fromJSDate(new Date(0), true) });
@@ -111,7 +121,7 @@ export function occurrencesIn(p: ParsedCalendar, rangeStart: number, rangeEnd: n
   }
   const seen = new Set<string>();
   const event = new ICAL.Event(master, { exceptions: overrides, strictExceptions: false });
-  const masterSpan = componentInterval(master);
+  const masterSpan = spanOf(master);
   const length = masterSpan.end - masterSpan.start;
   const it = event.iterator();
   let truncated = false;
@@ -123,12 +133,12 @@ export function occurrencesIn(p: ParsedCalendar, rangeStart: number, rangeEnd: n
       truncated = true;
       break;
     }
-    const t0 = ms(next);
+    const t0 = toMs(next, zone);
     const key = next.toString();
     const override = overrides.find((o) => (o.getFirstPropertyValue('recurrence-id') as ICAL.Time | null)?.compare(next) === 0);
     if (override) {
       seen.add(key);
-      const interval = componentInterval(override);
+      const interval = spanOf(override);
       if (overlaps(interval, rangeStart, rangeEnd)) out.push({ interval, item: override, recurrenceId: next, start: prop(override, 'dtstart') ?? next, end: prop(override, 'dtend') });
     } else {
       const interval = { start: t0, end: t0 + length };
@@ -143,7 +153,7 @@ export function occurrencesIn(p: ParsedCalendar, rangeStart: number, rangeEnd: n
   for (const o of overrides) {
     const rid = o.getFirstPropertyValue('recurrence-id') as ICAL.Time;
     if (seen.has(rid.toString())) continue;
-    const interval = componentInterval(o);
+    const interval = spanOf(o);
     if (overlaps(interval, rangeStart, rangeEnd) && out.length < limits.maxInstances) {
       out.push({ interval, item: o, recurrenceId: rid, start: prop(o, 'dtstart') ?? rid, end: prop(o, 'dtend') });
     }
@@ -190,10 +200,13 @@ export function overallSpan(p: ParsedCalendar, limits: ExpandLimits = DEFAULT_LI
   return { first: Number.isFinite(first) ? first : null, last: Number.isFinite(last) ? last : null };
 }
 
-function utc(t: ICAL.Time): ICAL.Time {
+function utc(t: ICAL.Time, zone?: ICAL.Timezone): ICAL.Time {
   if (t.isDate) return t;
-  const u = t.convertToZone(ICAL.Timezone.utcTimezone);
-  return u;
+  if (zone && t.zone === ICAL.Timezone.localTimezone) {
+    const local = ICAL.Time.fromData({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, zone);
+    return local.convertToZone(ICAL.Timezone.utcTimezone);
+  }
+  return t.convertToZone(ICAL.Timezone.utcTimezone);
 }
 
 /**
@@ -210,12 +223,12 @@ export function expandObject(p: ParsedCalendar, rangeStart: number, rangeEnd: nu
     // toJSON hands out the live jCal arrays: copy them, or every instance would edit the same component.
     const c = new ICAL.Component(structuredClone(occ.item.toJSON()));
     for (const name of ['rrule', 'rdate', 'exdate', 'dtstart', 'recurrence-id']) c.removeAllProperties(name);
-    c.addPropertyWithValue('dtstart', utc(occ.start));
+    c.addPropertyWithValue('dtstart', utc(occ.start, limits.floatingZone));
     if (c.hasProperty('dtend')) {
       c.removeAllProperties('dtend');
-      if (occ.end) c.addPropertyWithValue('dtend', utc(occ.end));
+      if (occ.end) c.addPropertyWithValue('dtend', utc(occ.end, limits.floatingZone));
     }
-    if (recurring && occ.recurrenceId) c.addPropertyWithValue('recurrence-id', utc(occ.recurrenceId));
+    if (recurring && occ.recurrenceId) c.addPropertyWithValue('recurrence-id', utc(occ.recurrenceId, limits.floatingZone));
     out.addSubcomponent(c);
   }
   return out.toString().replace(/\r?\n/g, '\r\n') + '\r\n';

@@ -11,6 +11,8 @@ import { parseAddressDataRequest, shapeAddressData } from './address-data.ts';
 import { parseCalendarDataRequest, shapeCalendarData } from './calendar-data.ts';
 import { busyPeriods, freeBusyCalendar, type BusyPeriod } from './freebusy.ts';
 import { SyncErrors, syncErrorRenderer } from './sync-errors.ts';
+import { calendarZone, parseTimezone } from './timezone.ts';
+import type { ExpandLimits } from './recurrence.ts';
 import { vcardAs, wantedVersion, type VcardVersion } from './vcard.ts';
 import {
   child, childrenNamed, clark, davDocument, davEl, elements, evaluateConditional, is, Multistatus, parseXml, readPropfind, registerDavMethods, serializeNodes, textOf,
@@ -255,6 +257,12 @@ class SyncHandler {
     const pctx = this.#propContext(caller);
     const mini = minimal(req);
     const cal = kind === 'calendars';
+    // RFC 4791 §7.3: floating times are read in the query's timezone, else in the calendar's.
+    const tzEl = cal ? child(body, NS.CALDAV, 'timezone') : undefined;
+    const zone = tzEl ? parseTimezone(textOf(tzEl)) : cal ? calendarZone(coll.timezone) : undefined;
+    const limits: ExpandLimits = zone ? { ...this.config, floatingZone: zone } : this.config;
+    // Stored spans read floating times as UTC: in another zone they may move by up to a day.
+    const slack = zone ? 86_400_000 : 0;
     const listMembers = async (): Promise<MemberRow[]> => {
       if (target.type !== 'member') return this.dav.listMembers(caller.inst, kind, coll._id, true);
       const m = await this.dav.getMember(caller.inst, kind, coll._id, target.name);
@@ -264,7 +272,7 @@ class SyncHandler {
     };
 
     if (cal && is(body, NS.CALDAV, 'calendar-multiget') || !cal && is(body, NS.CARDDAV, 'addressbook-multiget')) {
-      const bodyOf = this.#bodyShaper(kind, prop, req);
+      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
       const hrefs = childrenNamed(body, NS.DAV, 'href').map((h) => textOf(h).trim());
       const names = new Map<string, string>();
       const ms = new Multistatus();
@@ -289,9 +297,9 @@ class SyncHandler {
     if (cal && is(body, NS.CALDAV, 'calendar-query')) {
       const filter = parseCalendarFilter(child(body, NS.CALDAV, 'filter'));
       const range = mainTimeRange(filter);
-      const bodyOf = this.#bodyShaper(kind, prop, req);
+      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
       let rows = await listMembers();
-      if (range) rows = rows.filter((r) => (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
+      if (range) rows = rows.filter((r) => (r.first ?? -Infinity) < range.end + slack && (r.last ?? Infinity) >= range.start - slack);
       const compName = filter?.comps.length === 1 && !filter.comps[0]!.isNotDefined ? filter.comps[0]!.name : undefined;
       if (compName === 'VEVENT') rows = rows.filter((r) => r.doctype === DOCTYPES.events);
       if (compName === 'VTODO') rows = rows.filter((r) => r.doctype === DOCTYPES.todos);
@@ -315,7 +323,7 @@ class SyncHandler {
             } catch {
               continue;
             }
-            if (!matchCalendar(parsed, filter, this.config)) continue;
+            if (!matchCalendar(parsed, filter, limits)) continue;
           }
           const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
           ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
@@ -328,12 +336,12 @@ class SyncHandler {
       const rangeEl = child(body, NS.CALDAV, 'time-range');
       if (!rangeEl || !rangeEl.attrs.start || !rangeEl.attrs.end) throw SyncErrors.invalidFilter('free-busy-query needs a time-range with start and end');
       const range = parseTimeRange(rangeEl)!;
-      const rows = (await listMembers()).filter((r) => r.doctype === DOCTYPES.events && (r.first ?? -Infinity) < range.end && (r.last ?? Infinity) >= range.start);
+      const rows = (await listMembers()).filter((r) => r.doctype === DOCTYPES.events && (r.first ?? -Infinity) < range.end + slack && (r.last ?? Infinity) >= range.start - slack);
       const periods: BusyPeriod[] = [];
       for (let i = 0; i < rows.length; i += 200) {
         for (const m of await this.dav.loadMembers(caller.inst, rows.slice(i, i + 200))) {
           try {
-            periods.push(...busyPeriods(parseCalendar(this.dav.memberBody(m)), range, this.config));
+            periods.push(...busyPeriods(parseCalendar(this.dav.memberBody(m)), range, limits));
           } catch {
             // An object that no longer parses blocks no time.
           }
@@ -346,7 +354,7 @@ class SyncHandler {
       const filter = parseAddressFilter(child(body, NS.CARDDAV, 'filter'));
       const limitEl = child(child(body, NS.CARDDAV, 'limit'), NS.CARDDAV, 'nresults');
       const limit = limitEl ? Math.max(0, Number.parseInt(textOf(limitEl), 10) || 0) : Infinity;
-      const bodyOf = this.#bodyShaper(kind, prop, req);
+      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
       const rows = await listMembers();
       const ms = new Multistatus();
       let truncated = false;
@@ -371,7 +379,7 @@ class SyncHandler {
       const levelEl = child(body, NS.DAV, 'sync-level');
       const level = levelEl ? textOf(levelEl).trim() : '1';
       if (level !== '1' && level !== 'infinite') throw SyncErrors.badRequest('sync-level is 1');
-      const bodyOf = this.#bodyShaper(kind, prop, req);
+      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
       const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
       const limitEl = child(body, NS.DAV, 'limit');
       let limit = Infinity;
@@ -403,14 +411,14 @@ class SyncHandler {
   }
 
   /** How calendar-data / address-data is shaped in a report: partial retrieval, recurrences, or a vCard version. */
-  #bodyShaper(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest): ((m: Member) => string) | undefined {
+  #bodyShaper(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest, limits: ExpandLimits = this.config): ((m: Member) => string) | undefined {
     if (kind === 'calendars') {
       const shape = parseCalendarDataRequest(child(prop, NS.CALDAV, 'calendar-data'));
       if (!shape) return undefined;
       return (m) => {
         const raw = this.dav.memberBody(m);
         try {
-          return shapeCalendarData(raw, shape, this.config);
+          return shapeCalendarData(raw, shape, limits);
         } catch {
           return raw;
         }
@@ -573,6 +581,15 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       doc.order = value;
       ok();
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-timezone') {
+      if (!remove) {
+        try {
+          parseTimezone(textOf(el));
+        } catch {
+          // RFC 4791 §5.2.2: one VTIMEZONE in a VCALENDAR, or the property is refused.
+          results.push({ ns: el.ns, name: el.name, status: 403 });
+          continue;
+        }
+      }
       doc.timezone = remove ? undefined : textOf(el);
       ok();
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set') {

@@ -207,3 +207,37 @@ t.test('collations: the set is advertised, an unknown one is 403 supported-colla
   t.equal(badCard.status, 403);
   t.match(badCard.text, '<supported-collation xmlns="urn:ietf:params:xml:ns:carddav"/>');
 });
+
+const PARIS_TZ = wrap('BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n');
+const NEW_YORK_TZ = wrap('BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nBEGIN:STANDARD\r\nDTSTART:19701101T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:19700308T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n');
+const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\r/g, '&#13;');
+
+t.test('floating times and dates are read in the query\'s timezone, else the calendar\'s (RFC 4791 §7.3)', async (t) => {
+  const s = await startSync(t);
+  t.equal((await s.dav('MKCALENDAR', '/sync/calendars/tz/')).status, 201);
+  const floating = wrap('BEGIN:VEVENT\r\nUID:f\r\nDTSTART:20250110T090000\r\nDTEND:20250110T100000\r\nSUMMARY:floating nine\r\nEND:VEVENT\r\n');
+  const allDay = wrap('BEGIN:VEVENT\r\nUID:d\r\nDTSTART;VALUE=DATE:20250115\r\nSUMMARY:all day\r\nEND:VEVENT\r\n');
+  t.equal((await s.dav('PUT', '/sync/calendars/tz/f.ics', floating, CAL)).status, 201);
+  t.equal((await s.dav('PUT', '/sync/calendars/tz/d.ics', allDay, CAL)).status, 201);
+  const query = (start: string, end: string, tz = '') => s.dav('REPORT', '/sync/calendars/tz/', `<?xml version="1.0"?><c:calendar-query ${C}><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="${start}" end="${end}"/></c:comp-filter></c:comp-filter></c:filter>${tz}</c:calendar-query>`, { depth: '1' });
+
+  t.same(hrefs((await query('20250110T090000Z', '20250110T093000Z')).text), ['/sync/calendars/tz/f.ics'], 'without any timezone, floating reads as UTC');
+  const patch = await s.dav('PROPPATCH', '/sync/calendars/tz/', `<?xml version="1.0"?><d:propertyupdate ${C}><d:set><d:prop><c:calendar-timezone>${xmlText(PARIS_TZ)}</c:calendar-timezone></d:prop></d:set></d:propertyupdate>`);
+  t.notMatch(patch.text, /HTTP\/1.1 (403|424)/, 'a valid calendar-timezone is stored');
+  t.same(hrefs((await query('20250110T073000Z', '20250110T083000Z')).text), ['/sync/calendars/tz/f.ics'], '09:00 floating in a Paris calendar is 08:00 UTC in January');
+  t.same(hrefs((await query('20250110T090000Z', '20250110T093000Z')).text), [], 'and not 09:00 UTC');
+  t.same(hrefs((await query('20250114T233000Z', '20250114T235900Z')).text), ['/sync/calendars/tz/d.ics'], 'an all-day event starts at midnight Paris time (23:00 UTC the day before)');
+  t.same(hrefs((await query('20250115T233000Z', '20250115T235900Z')).text), [], 'and ends at the next Paris midnight');
+
+  const ny = `<c:timezone>${xmlText(NEW_YORK_TZ)}</c:timezone>`;
+  t.same(hrefs((await query('20250110T133000Z', '20250110T143000Z', ny)).text), ['/sync/calendars/tz/f.ics'], 'the query\'s timezone wins: 09:00 in New York is 14:00 UTC');
+  const badTz = await query('20250110T000000Z', '20250111T000000Z', `<c:timezone>BEGIN:VCALENDAR&#13;\nEND:VCALENDAR</c:timezone>`);
+  t.equal(badTz.status, 400);
+  t.match(badTz.text, 'valid-calendar-data');
+
+  const expanded = await s.dav('REPORT', '/sync/calendars/tz/', `<?xml version="1.0"?><c:calendar-multiget ${C}><d:prop><c:calendar-data><c:expand start="20250101T000000Z" end="20250201T000000Z"/></c:calendar-data></d:prop><d:href>/sync/calendars/tz/f.ics</d:href></c:calendar-multiget>`);
+  t.match(calendarData(expanded.text)[0], 'DTSTART:20250110T080000Z', 'expand writes the floating time in UTC through the calendar\'s timezone');
+
+  const bad = await s.dav('PROPPATCH', '/sync/calendars/tz/', `<?xml version="1.0"?><d:propertyupdate ${C}><d:set><d:prop><c:calendar-timezone>not a timezone</c:calendar-timezone></d:prop></d:set></d:propertyupdate>`);
+  t.match(bad.text, /calendar-timezone[^]*HTTP\/1.1 403/, 'an invalid calendar-timezone is refused');
+});
