@@ -64,7 +64,7 @@ function readCurrent() {
 
 /** Fresh when every input still has its size and mtime and the set of workspace packages is the same. */
 function isFresh(manifest) {
-  if (manifest.format !== FORMAT || manifest.node !== process.versions.modules) return false;
+  if (manifest.format !== FORMAT) return false;
   for (const [rel, [size, mtime]] of Object.entries(manifest.inputs)) {
     let st;
     try {
@@ -192,7 +192,6 @@ export async function build({ log = () => {} } = {}) {
   }
   const manifest = {
     format: FORMAT,
-    node: process.versions.modules,
     createdAt: new Date().toISOString(),
     inputs,
     packagesKey: workspacePackages().map((p) => `${p.name}=${relative(repoRoot, p.entry)}`).sort().join(','),
