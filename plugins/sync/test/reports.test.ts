@@ -241,3 +241,20 @@ t.test('floating times and dates are read in the query\'s timezone, else the cal
   const bad = await s.dav('PROPPATCH', '/sync/calendars/tz/', `<?xml version="1.0"?><d:propertyupdate ${C}><d:set><d:prop><c:calendar-timezone>not a timezone</c:calendar-timezone></d:prop></d:set></d:propertyupdate>`);
   t.match(bad.text, /calendar-timezone[^]*HTTP\/1.1 403/, 'an invalid calendar-timezone is refused');
 });
+
+t.test('sync-collection limit on the default address book pages through Cozy-made contacts and skips trashed ones', async (t) => {
+  const s = await startSync(t);
+  const store = s.tk.kernel.store;
+  const ids: string[] = [];
+  for (const name of ['Ada', 'Grace', 'Hedy', 'Katherine']) ids.push((await store.put(s.inst, 'io.cozy.contacts', { fullname: name })).id);
+  const trashed = await store.get(s.inst, 'io.cozy.contacts', ids[3] as string);
+  await store.put(s.inst, 'io.cozy.contacts', { ...trashed, trashed: true });
+  const body = (token: string) => `<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>${token}</d:sync-token><d:sync-level>1</d:sync-level><d:limit><d:nresults>2</d:nresults></d:limit><d:prop><d:getetag/></d:prop></d:sync-collection>`;
+  const vcfs = (xml: string) => [...xml.matchAll(/<D:href>\/sync\/contacts\/default\/([^<]+)\.vcf<\/D:href><D:propstat>/g)].map((m) => m[1] as string);
+  const first = await s.dav('REPORT', '/sync/contacts/default/', body(''));
+  t.equal(vcfs(first.text).length, 2);
+  t.match(first.text, 'HTTP/1.1 507');
+  const second = await s.dav('REPORT', '/sync/contacts/default/', body(tokenOf(first.text)));
+  t.notMatch(second.text, 'HTTP/1.1 507');
+  t.same([...vcfs(first.text), ...vcfs(second.text)].sort(), ids.slice(0, 3).sort(), 'the three live contacts, the trashed one left out');
+});
