@@ -8,16 +8,20 @@
  * repetition (interleaved, so a load spike hits both): one upload of --size MiB through `createWriter` with the
  * size and MD5 announced (both checked before the content becomes visible), then one download through `read`.
  * Printed: throughput of each, and swift / local ratios (1.0 = as fast as the local disk). With --segment N (MiB),
- * a third series stores the file as a static large object of N MiB segments.
+ * a third series stores the file as a static large object of N MiB segments. A last series is curl talking to the
+ * same Swift directly (PUT with ETag from a file in the page cache, GET to /dev/null): what Swift itself reaches on
+ * this machine, so `swift / curl` tells what the client costs.
  * Peak RSS growth of this process (the client side of every transfer) is printed too: both backends stream.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { newInternalId, type InstanceRef, type VfsContent } from '../../kernel/src/index.ts';
 import { LocalVfs } from '../../plugins/vfs-local/src/local-vfs.ts';
 import { defaults } from '../../plugins/vfs-swift/src/config.ts';
@@ -67,13 +71,32 @@ cleanup.add(() => clearInterval(sampler));
 
 interface Subject {
   name: string;
-  vfs: VfsContent;
+  vfs?: VfsContent;
   inst: InstanceRef;
   up: number[];
   down: number[];
 }
 
+const run = promisify(execFile);
+
+/** curl straight to Swift: the ceiling of this Swift on this machine, whatever the client. */
+async function onceCurl(s: Subject, swift: { authUrl: string; user: string; key: string }, file: string, container: string): Promise<void> {
+  const auth = await fetch(swift.authUrl, { headers: { 'x-auth-user': swift.user, 'x-auth-key': swift.key } });
+  const token = auth.headers.get('x-auth-token') ?? '';
+  const url = `${auth.headers.get('x-storage-url')}/${container}/curl-${Date.now()}`;
+  const headers = ['-H', `x-auth-token: ${token}`];
+  let t0 = process.hrtime.bigint();
+  await run('curl', ['-sSf', '-T', file, ...headers, '-H', `etag: ${expectedMd5.toString('hex')}`, url]);
+  s.up.push(SIZE / MiB / seconds(t0));
+  t0 = process.hrtime.bigint();
+  await run('curl', ['-sSf', '-o', '/dev/null', ...headers, url]);
+  s.down.push(SIZE / MiB / seconds(t0));
+  await run('curl', ['-sSf', '-X', 'DELETE', ...headers, url]);
+  log(`  ${s.name}: up ${fmt(s.up.at(-1) ?? 0, 0)} MiB/s, down ${fmt(s.down.at(-1) ?? 0, 0)} MiB/s`);
+}
+
 async function once(s: Subject): Promise<void> {
+  if (!s.vfs) return;
   const ref = { id: randomBytes(16).toString('hex'), internalId: newInternalId(), path: `/bench-${Date.now()}.bin` };
   let t0 = process.hrtime.bigint();
   const writer = await s.vfs.createWriter(s.inst, ref, { expectedSize: SIZE, expectedMd5 });
@@ -108,13 +131,22 @@ try {
     { name: 'swift', vfs: new SwiftVfs(swiftConfig), inst, up: [], down: [] },
   ];
   if (SEGMENT > 0) subjects.push({ name: `swift, ${SEGMENT / MiB} MiB segments`, vfs: new SwiftVfs({ ...swiftConfig, segmentSize: SEGMENT }), inst, up: [], down: [] });
+  const curl: Subject = { name: 'curl to Swift (baseline)', inst, up: [], down: [] };
+  subjects.push(curl);
   for (const s of subjects) {
-    await s.vfs.initInstance(inst);
-    cleanup.add(() => s.vfs.destroyInstance(inst));
+    const vfs = s.vfs;
+    if (!vfs) continue;
+    await vfs.initInstance(inst);
+    cleanup.add(() => vfs.destroyInstance(inst));
   }
+  const file = join(dir, 'source.bin');
+  await pipeline(source(), createWriteStream(file));
   for (let rep = 1; rep <= REPS; rep++) {
     log(`rep ${rep}/${REPS}`);
-    for (const s of subjects) await once(s);
+    for (const s of subjects) {
+      if (s === curl) await onceCurl(s, swift, file, (subjects[1]?.vfs as SwiftVfs).container(inst));
+      else await once(s);
+    }
   }
   const local = subjects[0] as Subject;
   const rows = subjects.map((s) => [
@@ -126,12 +158,19 @@ try {
   ]);
   process.stdout.write(`${SIZE / MiB} MiB, ${REPS} reps (medians), load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   process.stdout.write(`${table(['backend', 'up MiB/s', 'down MiB/s', 'up / local', 'down / local'], rows)}\n`);
-  process.stdout.write(`peak RSS growth of the client: ${fmt((peakRss - baseRss) / MiB, 1)} MiB\n`);
+  const ours = subjects[1] as Subject;
+  process.stdout.write(`swift / curl: up ${fmt(median(ours.up) / median(curl.up))}, down ${fmt(median(ours.down) / median(curl.down))}\n`);
+  process.stdout.write(`peak RSS growth of this process (client of every transfer, vfs-local included): ${fmt((peakRss - baseRss) / MiB, 1)} MiB\n`);
   printJson('vfs-swift', {
     sizeMiB: SIZE / MiB,
     reps: REPS,
     results: subjects.map((s) => ({ name: s.name, up: s.up, down: s.down })),
-    ratios: { up: median(subjects[1]?.up ?? []) / median(local.up), down: median(subjects[1]?.down ?? []) / median(local.down) },
+    ratios: {
+      up: median(ours.up) / median(local.up),
+      down: median(ours.down) / median(local.down),
+      upVsCurl: median(ours.up) / median(curl.up),
+      downVsCurl: median(ours.down) / median(curl.down),
+    },
     peakRssGrowthMiB: (peakRss - baseRss) / MiB,
   });
   for (const s of subjects) if (s.vfs instanceof SwiftVfs) s.vfs.close();

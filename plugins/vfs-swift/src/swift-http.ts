@@ -6,6 +6,8 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SwiftStatusError } from './swift-errors.ts';
 
+const IDLE_SOCKET_MS = 30_000;
+
 export interface HttpOptions {
   timeoutMs: number;
 }
@@ -22,8 +24,10 @@ export class HttpPool {
   readonly #https: HttpsAgent;
 
   constructor(readonly options: HttpOptions) {
-    this.#http = new HttpAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
-    this.#https = new HttpsAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
+    // Idle sockets are dropped after 30 s, before Swift's own idle timeout (60 s) can close one under a request.
+    const pool = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: IDLE_SOCKET_MS };
+    this.#http = new HttpAgent(pool);
+    this.#https = new HttpsAgent(pool);
   }
 
   /** A request whose headers are sent and whose body is the caller's to write (`end()` it, or `destroy()`). */
@@ -35,8 +39,21 @@ export class HttpPool {
     return req;
   }
 
-  /** Sends a whole request and resolves with the answer, its body still to be read. */
-  send({ method, url, headers = {}, body }: SendOptions): Promise<IncomingMessage> {
+  /**
+   * Sends a whole request and resolves with the answer, its body still to be read. A kept-alive socket the server
+   * closed just as it was reused fails before anything was answered: that one request is sent again, once, on a
+   * new socket (the body is in memory, so nothing is lost).
+   */
+  async send(opts: SendOptions): Promise<IncomingMessage> {
+    try {
+      return await this.#sendOnce(opts);
+    } catch (err) {
+      if (!(err as { reusedSocket?: boolean }).reusedSocket) throw err;
+      return this.#sendOnce(opts);
+    }
+  }
+
+  #sendOnce({ method, url, headers = {}, body }: SendOptions): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const h: OutgoingHttpHeaders = { ...headers };
       if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
@@ -47,7 +64,10 @@ export class HttpPool {
         res.setTimeout?.(this.options.timeoutMs, () => res.destroy(Object.assign(new Error('Swift stopped sending'), { code: 'ETIMEDOUT' })));
         resolve(res);
       });
-      req.once('error', reject);
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+        reject(stale ? Object.assign(err, { reusedSocket: true }) : err);
+      });
       req.end(body);
     });
   }
