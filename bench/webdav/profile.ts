@@ -7,7 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { FILES, ROOT_DIR_ID, type DirDoc, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
+import { DEVICE_PASSWORDS, FILES, ROOT_DIR_ID, type DirDoc, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
 import { startTestKernel } from '@cozy-ts/kernel/testing';
 import { fmt, printJson, summarize, table } from '../lib/report.ts';
 
@@ -16,9 +16,17 @@ const DIRS = Number(values.dirs);
 const FILES_PER_DIR = Number(values.files);
 const REPS = Number(values.reps);
 
-const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {} } } });
+const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-local': {}, '@cozy-ts/plugin-files': {}, '@cozy-ts/plugin-webdav': {} } } });
 try {
   const inst: InstanceRef = await tk.createInstance('profile.localhost');
+  const password = (await tk.kernel.container.resolve(DEVICE_PASSWORDS.token).create(inst, 'profile', ['files'])).password;
+  const authorization = `Basic ${Buffer.from(`me:${password}`).toString('base64')}`;
+  const dav = async (method: string, path: string, headers: Record<string, string> = {}, payload?: string | Buffer) => {
+    const res = await tk.kernel.app.inject({ method: method as 'GET', url: `/dav/files${path}`, headers: { host: 'profile.localhost', authorization, ...headers }, payload });
+    if (res.statusCode >= 500) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
+    return res;
+  };
+  const propfind = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getlastmodified/><D:getcontentlength/><D:resourcetype/></D:prop></D:propfind>';
   const files: FilesService = tk.kernel.container.resolve(FILES.token);
   const body = () => Readable.from([Buffer.alloc(3000, 7)]);
   const top = await files.createDir(inst, { dirId: ROOT_DIR_ID, name: 'small' });
@@ -37,6 +45,12 @@ try {
     'listDir, 50 entries': () => files.listDir(inst, dirs[n % DIRS]!._id, { limit: 100 }),
     'createFile, 3 KB': () => files.createFile(inst, { dirId: dirs[n % DIRS]!._id, name: `new${n}.bin`, size: 3000 }, body()),
     'createDir': () => files.createDir(inst, { dirId: top._id, name: `nd${n}` }),
+    'DAV OPTIONS (auth + routing only)': () => dav('OPTIONS', '/'),
+    'DAV MKCOL of an existing directory (405)': () => dav('MKCOL', `/small/d${n % DIRS}/`),
+    'DAV PROPFIND depth 0, a file': () => dav('PROPFIND', `/small/d${n % DIRS}/f${n % FILES_PER_DIR}.bin`, { depth: '0', 'content-type': 'application/xml' }, propfind),
+    'DAV PROPFIND depth 1, 50+ entries': () => dav('PROPFIND', `/small/d${n % DIRS}/`, { depth: '1', 'content-type': 'application/xml' }, propfind),
+    'DAV PUT of a new 3 KB file': () => dav('PUT', `/small/d${n % DIRS}/put${n}.bin`, { 'content-type': 'application/octet-stream' }, Buffer.alloc(3000, 9)),
+    'DAV GET of a 3 KB file': () => dav('GET', `/small/d${n % DIRS}/f${n % FILES_PER_DIR}.bin`),
   };
   const rows: Array<Array<string | number>> = [];
   const raw: Record<string, { cpuMs: number[]; wallMs: number[] }> = {};

@@ -13,6 +13,9 @@ import type { Versions } from './versions.ts';
 import { isUnderTrash, newFileId, nowIso } from './entries.ts';
 import type { VfsService } from './vfs-service.ts';
 
+/** Bodies up to this size are read before the name is checked (under the tree lock, where it counts anyway). */
+const EARLY_NAME_CHECK_BYTES = 256 * 1024;
+
 /**
  * Streams a body into a writer without destroying the body on a failure: the rest is drained instead, so the
  * client still reads the error response (413, 412...) rather than a reset connection.
@@ -115,7 +118,11 @@ export class Uploads {
       parent = await this.svc.dirOf(inst, input.dirId, 'parent');
       if (isUnderTrash(parent.path)) throw FilesErrors.parentInTrash();
       if (parent._id === ROOT_DIR_ID) checkRootChildName(input.name);
-      if (await this.index.child(inst, parent._id, input.name)) throw FilesErrors.nameTaken();
+      // The check under the lock decides; this one only spares streaming a big body for nothing. For a small body
+      // announced in advance the query costs more than it can save (a DAV client has just looked the name up).
+      if (input.size === undefined || input.size > EARLY_NAME_CHECK_BYTES) {
+        if (await this.index.child(inst, parent._id, input.name)) throw FilesErrors.nameTaken();
+      }
       const room = await this.#room(inst, input.size);
       quota = room.quota;
       quotaBound = room.room !== undefined;
