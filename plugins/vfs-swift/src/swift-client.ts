@@ -26,6 +26,7 @@ const LIST_PAGE = 10_000;
 // Swift's bulk middleware's default `max_deletes_per_request`.
 const BULK_DELETE_MAX = 10_000;
 const PARALLEL_DELETES = 16;
+const CONTINUE_WAIT_MS = 5000;
 
 export function objectPath(container: string, object?: string): string {
   const c = encodeURIComponent(container);
@@ -72,8 +73,19 @@ export class SwiftClient {
         req.once('error', reject);
       });
       const early = await new Promise<IncomingMessage | null>((resolve, reject) => {
-        req.once('continue', () => resolve(null));
-        response.then(resolve, reject);
+        // As curl does: a front that ignores Expect (and so never says 100) gets the body after a while anyway.
+        const go = setTimeout(() => resolve(null), CONTINUE_WAIT_MS);
+        req.once('continue', () => {
+          clearTimeout(go);
+          resolve(null);
+        });
+        response.then((res) => {
+          clearTimeout(go);
+          resolve(res);
+        }, (err: unknown) => {
+          clearTimeout(go);
+          reject(err);
+        });
         req.flushHeaders();
       });
       if (!early) {
