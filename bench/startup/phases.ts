@@ -1,65 +1,103 @@
 /**
- * Where `cozy serve`'s start time goes, phase by phase, in one process (a diagnostic beside run.ts, no targets).
+ * Where `cozy serve`'s start time goes, phase by phase (a diagnostic beside run.ts, no targets).
  *
- *   node --import tsx bench/startup/phases.ts
+ *   node --import tsx bench/startup/phases.ts [--reps 3]
  *
- * Replays what `cozy serve` does with the repository's cozy.config.ts (fresh temp storage, ports picked by the OS),
- * timing: Node + tsx up to this script's first line, the heavy dependencies, the kernel's own TypeScript modules,
- * loading the config, the admin passphrase hash (generated with scrypt on a fresh storage only), serve() up to listening
- * (Kernel.boot, admin server) and kernel.start. It uses only serve()'s public signature, so it follows the kernel's
- * changes. Module timings depend on order: each row counts what was not already loaded by the rows above.
+ * Spawns the real `node kernel/bin/cozy.js serve` with the repository's cozy.config.ts on fresh temp storage and free
+ * ports, at log level debug, and reads the `boot phases` line serve() logs once every plugin has started: the time since
+ * the process began at each step (modules and config loaded when serve() is called, plugins imported and checked,
+ * register() hooks, the Fastify app built, listening, kernel services started, each plugin's start()). It does so on
+ * the precompiled build (what `npm start` runs) and with COZY_TSX=1 (the TypeScript sources through tsx), and prints
+ * the medians side by side with the heap figures at that moment.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fmt, printJson, table } from '../lib/report.ts';
+import { parseArgs } from 'node:util';
+import { cozyBin, freePort, repoRoot } from '../../test/helpers/processes.ts';
+import { Cleanup, fmt, median, printJson, table } from '../lib/report.ts';
 
-const uptimeAtFirstLine = process.uptime() * 1000;
-const phases: Array<[string, number]> = [['node + tsx loader, up to the first line of this script', uptimeAtFirstLine]];
-let t0 = performance.now();
-const lap = (label: string) => {
-  phases.push([label, performance.now() - t0]);
-  t0 = performance.now();
-};
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' } } });
+const REPS = Math.max(1, Number(values.reps));
+const cleanup = new Cleanup();
 
-const require = createRequire(import.meta.url);
-await import('reflect-metadata');
-await import('fastify');
-lap('import fastify');
-await import('pino');
-await import('nano');
-lap('import pino + nano');
-require('pouchdb-node');
-require('pouchdb-find');
-lap('require pouchdb-node + pouchdb-find (LevelDB)');
-await import('../../kernel/src/cli/main.ts');
-lap("rest of the CLI's graph: the kernel's .ts modules via tsx");
+interface PhaseLine {
+  phases: Record<string, number>;
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number };
+}
 
-const dir = await mkdtemp(join(tmpdir(), 'cozy-bench-phases-'));
+async function oneStart(extraEnv: Record<string, string>): Promise<PhaseLine> {
+  const storage = await mkdtemp(join(tmpdir(), 'cozy-bench-phases-'));
+  cleanup.dir(storage);
+  const env = {
+    ...process.env,
+    COZY_STORAGE: storage,
+    COZY_HTTP_PORT: String(await freePort()),
+    COZY_ADMIN_PORT: String(await freePort()),
+    COZY_DEFAULT_INSTANCE: 'false',
+    COZY_LOG_LEVEL: 'debug',
+    ...extraEnv,
+  };
+  const child = spawn(process.execPath, [cozyBin, 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanup.add(() => (child.exitCode === null && child.signalCode === null ? void child.kill('SIGKILL') : undefined));
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    return await new Promise<PhaseLine>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "boot phases" line within 60 s:\n${out.slice(-2000)}`)), 60_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        for (const line of out.split('\n')) {
+          if (!line.includes('"boot phases"')) continue;
+          clearTimeout(timer);
+          resolve(JSON.parse(line) as PhaseLine);
+          return;
+        }
+      });
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('exit', (code) => reject(new Error(`server exited (${code}):\n${out.slice(-2000)}`)));
+    });
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+const STEPS: Array<[string, string, string]> = [
+  ['node, the CLI and its modules, cozy.config.ts', '', 'serveCalled'],
+  ['plugins imported, manifests and configs checked', 'bootCalled', 'pluginsLoaded'],
+  ['services made, register() hooks', 'pluginsLoaded', 'pluginsRegistered'],
+  ['Fastify app: kernel routes, every plugin routes()', 'pluginsRegistered', 'httpBuilt'],
+  ['listen (public server)', 'httpBuilt', 'listening'],
+  ['kernel services start (instances, auth)', 'startCalled', 'servicesStarted'],
+  ['plugins start()', 'servicesStarted', 'started'],
+  ['total: process start -> every plugin started', '', 'started'],
+];
+
+async function main(): Promise<void> {
+  const runs: Record<string, PhaseLine[]> = { build: [], sources: [] };
+  for (let i = 0; i < REPS; i++) {
+    runs.build?.push(await oneStart({}));
+    runs.sources?.push(await oneStart({ COZY_TSX: '1' }));
+  }
+  const at = (line: PhaseLine, from: string, to: string) => (line.phases[to] ?? Number.NaN) - (from ? line.phases[from] ?? Number.NaN : 0);
+  const col = (kind: string, from: string, to: string) => fmt(median((runs[kind] ?? []).map((l) => at(l, from, to))), 0);
+  const rows = STEPS.map(([label, from, to]) => [label, col('build', from, to), col('sources', from, to)]);
+  const pluginIds = Object.keys(runs.build?.[0]?.phases ?? {}).filter((k) => k.startsWith('start:'));
+  for (const id of pluginIds) {
+    const m = (kind: string) => fmt(median((runs[kind] ?? []).map((l) => l.phases[id] ?? Number.NaN)), 0);
+    rows.push([`  ${id}`, m('build'), m('sources')]);
+  }
+  const mib = (kind: string, key: keyof PhaseLine['memory']) => fmt(median((runs[kind] ?? []).map((l) => l.memory[key] / 1048576)), 1);
+  for (const key of ['rss', 'heapTotal', 'heapUsed', 'external'] as const) rows.push([`${key} when started (MiB)`, mib('build', key), mib('sources', key)]);
+  console.log(`\nPhases of \`cozy serve\` (medians of ${REPS}; ms since the process began, or MiB)\n`);
+  console.log(table(['phase', 'precompiled', 'COZY_TSX=1'], rows));
+  printJson('startup-phases', { reps: REPS, build: runs.build, sources: runs.sources });
+}
+
 try {
-  const { loadConfigFile } = await import('../../kernel/src/boot/config.ts');
-  const env = { ...process.env, COZY_STORAGE: dir, COZY_HTTP_PORT: '0', COZY_ADMIN_PORT: '0', COZY_DEFAULT_INSTANCE: 'false', COZY_LOG_LEVEL: 'warn' };
-  t0 = performance.now();
-  const config = await loadConfigFile(join(process.cwd(), 'cozy.config.ts'), env);
-  lap('load cozy.config.ts');
-  const { ensureAdminPassphraseHash } = await import('../../kernel/src/auth/admin-passphrase.ts');
-  const { serve } = await import('../../kernel/src/boot/serve.ts');
-  // serve() would generate the admin passphrase itself; doing it first times it alone (serve then finds the hash).
-  t0 = performance.now();
-  await ensureAdminPassphraseHash(config.storage, config.admin.passphraseHash);
-  lap('admin passphrase hash (fresh storage: generate + scrypt)');
-  const server = await serve(config, { env });
-  lap('serve(): Kernel.boot (plugins, Fastify app), admin server, listen x2');
-  await server.ready;
-  lap('kernel.start (store, instances, plugins)');
-  const total = process.uptime() * 1000;
-  await server.close();
-
-  console.log('\nPhases of a `cozy serve` start (one run, in process; cwd must be the repository root)\n');
-  console.log(table(['phase', 'ms'], [...phases.map(([k, v]) => [k, fmt(v, 0)]), ['total (process uptime)', fmt(total, 0)]]));
-  printJson('startup-phases', { phases: Object.fromEntries(phases), totalMs: total });
+  await main();
 } finally {
-  await rm(dir, { recursive: true, force: true });
+  await cleanup.run();
 }

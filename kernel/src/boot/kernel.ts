@@ -46,6 +46,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+const uptimeMs = () => Math.round(process.uptime() * 1000);
+
 export function createLogger(level: string): Logger {
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
 }
@@ -81,10 +83,15 @@ export class Kernel {
     this.sessions = deps.sessions;
   }
 
+  /** Milliseconds since process start at each step of boot and start (`cozy serve` logs them at debug level). */
+  readonly phases: Record<string, number> = {};
+
   static async boot(opts: KernelOptions): Promise<Kernel> {
     const { config } = opts;
+    const phases: Record<string, number> = { bootCalled: uptimeMs() };
     const log = opts.log ?? createLogger(config.log.level);
     const loaded = await loadPlugins(config, opts.env);
+    phases.pluginsLoaded = uptimeMs();
 
     const cluster = opts.cluster ?? (await createClusterPorts({ redis: config.redis }));
     const adapter = opts.storeAdapter ?? (await createStoreAdapter(config.store));
@@ -131,6 +138,7 @@ export class Kernel {
       throw new BootError(problems);
     }
 
+    phases.pluginsRegistered = uptimeMs();
     const kernelRef: { current?: Kernel } = {};
     const app = await buildHttpServer({
       log,
@@ -143,6 +151,8 @@ export class Kernel {
     });
     const kernel = new Kernel(config, cluster, container, running, { log, events, store, instances, app, auth, sessions });
     kernelRef.current = kernel;
+    phases.httpBuilt = uptimeMs();
+    Object.assign(kernel.phases, phases);
     return kernel;
   }
 
@@ -199,12 +209,16 @@ export class Kernel {
   }
 
   private async startServices(): Promise<void> {
+    this.phases.startCalled = uptimeMs();
     await this.instances.start();
     await this.auth.start();
+    this.phases.servicesStarted = uptimeMs();
     for (const p of this.plugins) {
       if (this.#stopping) return;
       try {
+        const t0 = uptimeMs();
         await p.plugin.start?.(p.ctx);
+        this.phases[`start:${p.plugin.manifest.id}`] = uptimeMs() - t0;
         p.started = true;
       } catch (err) {
         this.log.error({ err, plugin: p.packageName }, 'plugin failed to start');

@@ -34,15 +34,21 @@ export interface Server {
  */
 export async function serve(config: ResolvedConfig, opts: { env?: Record<string, string | undefined>; handleSignals?: boolean } = {}): Promise<Server> {
   const log = createLogger(config.log.level);
+  const serveCalled = Math.round(process.uptime() * 1000);
   const kernel = await Kernel.boot({ config, log, env: opts.env });
+  kernel.phases.serveCalled = serveCalled;
   // The public server comes first: making the admin passphrase on a first start costs a scrypt hash, which
   // runs in the thread pool meanwhile instead of delaying the first answer.
   const url = await listenOrExplain(kernel.app, config.http.host, config.http.port, 'COZY_HTTP_PORT').catch(async (err: unknown) => {
     await kernel.stop();
     throw err;
   });
+  kernel.phases.listening = Math.round(process.uptime() * 1000);
   const ready = (async () => {
     await kernel.start();
+    kernel.phases.started = Math.round(process.uptime() * 1000);
+    // Where a start's time went (milliseconds since the process began; start:<id> is each plugin's own start()).
+    log.debug({ phases: kernel.phases, memory: process.memoryUsage() }, 'boot phases');
     if (config.defaultInstance && (await kernel.instances.count()) === 0) {
       const inst = await kernel.instances.create({ domain: config.defaultInstance });
       const link = `http://${inst.domain}/?registerToken=${inst.register_token}`;
