@@ -28,7 +28,7 @@ export const configSchema: JsonSchema = {
     lockDefaultSeconds: { type: 'integer', minimum: 1, description: 'Lock timeout when the client asks for none or Infinite' },
     lockMaxSeconds: { type: 'integer', minimum: 1, description: 'Longest lock timeout granted' },
     realm: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^"\\\\]+$', description: 'Realm of WWW-Authenticate' },
-    nextcloudAlias: { type: 'boolean', description: 'Also serve /remote.php/webdav/' },
+    nextcloudAlias: { type: 'boolean', description: 'Also serve /remote.php/webdav/ and /remote.php/dav/files/<user>/' },
   },
   additionalProperties: false,
 };
