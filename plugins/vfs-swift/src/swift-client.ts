@@ -140,10 +140,10 @@ export class SwiftClient {
   }
 
   /** Every object of a container under `prefix`, page by page (Swift sorts by name). A missing container is empty. */
-  async *list(container: string, prefix = ''): AsyncGenerator<ObjectInfo[]> {
+  async *list(container: string, prefix = '', pageSize = LIST_PAGE): AsyncGenerator<ObjectInfo[]> {
     let marker = '';
     for (;;) {
-      const query: Record<string, string> = { format: 'json', limit: String(LIST_PAGE) };
+      const query: Record<string, string> = { format: 'json', limit: String(pageSize) };
       if (prefix) query.prefix = prefix;
       if (marker) query.marker = marker;
       const res = await this.request('GET', objectPath(container), { query });
@@ -156,7 +156,7 @@ export class SwiftClient {
       const rows = (text ? JSON.parse(text) : []) as Array<{ name: string; bytes: number; last_modified: string }>;
       if (rows.length === 0) return;
       yield rows.map((r) => ({ name: r.name, bytes: r.bytes, lastModified: new Date(`${r.last_modified}Z`) }));
-      if (rows.length < LIST_PAGE) return;
+      if (rows.length < pageSize) return;
       marker = rows[rows.length - 1].name;
     }
   }

@@ -109,6 +109,10 @@ if (swift) {
       'thumbnail 0123456789abcdef0123456789abcdef',
     ]);
     await rejectsWith(t, vfs.read(inst, { ...other, id: 'thumbs' }), VfsErrors.badId, 'the id "thumbs" would mix with thumbnails');
+    const pages: string[][] = [];
+    for await (const page of vfs.client.list(vfs.container(inst), '', 2)) pages.push(page.map((o) => o.name));
+    t.same(pages.map((p) => p.length), [2, 1], 'listings go page by page from a marker');
+    t.same(pages.flat(), await names(swift, vfs, inst), 'and see every object once');
   });
 
   t.test('a body past a segment becomes a static large object: ranges, copies, overwrites and deletes follow', async (t) => {
