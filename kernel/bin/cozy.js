@@ -22,6 +22,7 @@ function configPath() {
     if (a === '--') break;
     if ((a === '--config' || a === '-c') && i + 1 < args.length) return resolve(args[i + 1]);
     if (a.startsWith('--config=')) return resolve(a.slice('--config='.length));
+    if (a.startsWith('-c') && !a.startsWith('--') && a.length > 2) return resolve(a.slice(2)); // as parseArgs reads -cFILE
   }
   if (process.env.COZY_CONFIG) return resolve(process.env.COZY_CONFIG);
   for (const name of ['cozy.config.ts', 'cozy.config.js', 'cozy.config.mjs']) if (existsSync(resolve(name))) return resolve(name);
