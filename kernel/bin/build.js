@@ -1,7 +1,7 @@
 // The precompiled start path: the kernel and every workspace package bundled by esbuild into plain ESM under
 // node_modules/.cache/cozy-ts/, so that `cozy serve` runs without tsx's loader thread (which costs about a second of
 // CPU and 30 MiB on every start). A build is used only while it is fresh: its manifest lists every source file it
-// was made from with size and mtime, and any change (or a new workspace package) rebuilds it before it runs.
+// was made from with size, mtime and ctime, and any change (or a new workspace package) rebuilds it before it runs.
 //
 //   node kernel/bin/build.js          builds now (run by `npm ci`/`npm install` through the root `prepare` script)
 //
@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const FORMAT = 1; // bump when the build's shape changes: older builds then count as stale
+const FORMAT = 2; // bump when the build's shape changes: older builds then count as stale
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const cacheRoot = join(repoRoot, 'node_modules', '.cache', 'cozy-ts');
 const currentFile = join(cacheRoot, 'current.json');
@@ -65,14 +65,15 @@ function readCurrent() {
 /** Fresh when every input still has its size and mtime and the set of workspace packages is the same. */
 function isFresh(manifest) {
   if (manifest.format !== FORMAT) return false;
-  for (const [rel, [size, mtime]] of Object.entries(manifest.inputs)) {
+  for (const [rel, [size, mtime, ctime]] of Object.entries(manifest.inputs)) {
     let st;
     try {
       st = statSync(join(repoRoot, rel));
     } catch {
       return false;
     }
-    if (st.size !== size || st.mtimeMs !== mtime) return false;
+    // ctime too: tools that restore an old mtime (cp -p, touch -d, some unpackers) cannot set it back.
+    if (st.size !== size || st.mtimeMs !== mtime || st.ctimeMs !== ctime) return false;
   }
   const now = workspacePackages().map((p) => `${p.name}=${relative(repoRoot, p.entry)}`).sort().join(',');
   return now === manifest.packagesKey;
@@ -176,7 +177,7 @@ export async function build({ log = () => {} } = {}) {
   const inputs = {};
   const addInput = (abs) => {
     const st = statSync(abs);
-    inputs[relative(repoRoot, abs)] = [st.size, st.mtimeMs];
+    inputs[relative(repoRoot, abs)] = [st.size, st.mtimeMs, st.ctimeMs];
   };
   for (const rel of Object.keys(result.metafile.inputs)) {
     const abs = resolve(repoRoot, rel);
@@ -250,20 +251,31 @@ export async function freshBuild({ log = () => {} } = {}) {
 
 /**
  * Compiles a TypeScript config file against a build: workspace packages it imports become the build's own entry
- * files (one kernel instance), relative imports are bundled in, other packages stay external. Cached by the file's
- * path, size and mtime and the build, so a start after the first does not run esbuild.
+ * files (one kernel instance), relative imports are bundled in, other packages stay external. Cached per config
+ * path and build, with the size, mtime and ctime of every file bundled in, so a start after the first does not run
+ * esbuild and an edit to the config (or to a file it imports) recompiles it.
  */
 export async function compileConfig(buildInfo, file) {
-  const st = statSync(file);
-  const key = createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}\0${buildInfo.dir}`).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update(`${file}\0${buildInfo.dir}`).digest('hex').slice(0, 24);
   const outFile = join(buildInfo.dir, 'configs', `${key}.mjs`);
-  if (existsSync(outFile)) return pathToFileURL(outFile).href;
+  const stampFile = join(buildInfo.dir, 'configs', `${key}.json`);
+  const stamp = (abs) => {
+    const st = statSync(abs);
+    return [abs, st.size, st.mtimeMs, st.ctimeMs];
+  };
+  try {
+    const inputs = JSON.parse(readFileSync(stampFile, 'utf8'));
+    if (existsSync(outFile) && inputs.every((old) => JSON.stringify(stamp(old[0])) === JSON.stringify(old))) return pathToFileURL(outFile).href;
+  } catch {
+    // not compiled yet, or an input is gone: compile
+  }
   const esbuild = await import('esbuild');
   const byName = new Map(workspacePackages().map((p) => [p.name, p.entry]));
   const result = await esbuild.build({
     entryPoints: [file],
     bundle: true,
     write: false,
+    metafile: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
@@ -288,9 +300,15 @@ export async function compileConfig(buildInfo, file) {
     ],
   });
   mkdirSync(dirname(outFile), { recursive: true });
+  const inputs = Object.keys(result.metafile.inputs)
+    .map((rel) => resolve(rel))
+    .filter((abs) => existsSync(abs))
+    .map(stamp);
   const tmp = `${outFile}.${process.pid}.tmp`;
   writeFileSync(tmp, result.outputFiles[0].contents);
   renameSync(tmp, outFile);
+  writeFileSync(`${stampFile}.${process.pid}.tmp`, JSON.stringify(inputs));
+  renameSync(`${stampFile}.${process.pid}.tmp`, stampFile);
   return pathToFileURL(outFile).href;
 }
 
