@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { unlink } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { VfsErrors, type ContentInfo, type ContentWriter, type WriteOptions } from '@cozy-ts/kernel';
 import { ignoreMissing, vfsError } from './fs-errors.ts';
+import { md5Pool, type Md5Job } from './md5-pool.ts';
 import type { Temporary } from './temporaries.ts';
 
 export interface WriterSetup {
@@ -18,10 +19,12 @@ export interface WriterSetup {
 
 const MiB = 1024 * 1024;
 /**
- * Room for the network chunks (64 KiB each) that arrive while one writev is on the thread pool: they are written
- * together by the next writev, so a loaded event loop makes fewer, larger writes. Still a bounded 1 MiB per upload.
+ * The body is copied into a ring of slices; each full slice is one write(2) and one MD5 update on the hashing
+ * worker, both at once. 1 MiB slices make a GiB 1,024 syscalls and worker messages instead of 16,384 network
+ * chunks; four of them let the network, the disk and the hash each work on its own slice. Bounded: 4 MiB per upload.
  */
-const BUFFERED_BYTES = MiB;
+const SLICE_BYTES = MiB;
+const SLICES = 4;
 /**
  * With fsync on, a background fdatasync starts each time this many bytes were written since the last one: the disk
  * writes the body out while the network still delivers it, so the fsync before the rename has little left to do.
@@ -32,27 +35,41 @@ const WRITEBACK_BYTES = 32 * MiB;
 
 type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
 
+type Hasher = { kind: 'here'; hash: Hash } | { kind: 'worker'; job: Md5Job };
+
+interface Slice {
+  buf: Buffer;
+  /** Settles (never rejects) once the slice's write and hash are done and it may be refilled. */
+  busy?: Promise<void>;
+}
+
 /**
  * A body on its way to a temporary file: counted and hashed as it is written, checked against the limits on
  * every chunk (so an oversized body stops at once), verified and placed on commit. The temporary is removed on
  * every way out but a successful commit: an error, a destroy, an abort, a failed verification.
- * Backpressure is Writable's: each chunk's callback waits for the disk.
+ * Backpressure: a chunk's callback waits while every slice is still being written or hashed.
  */
 export class TempFileWriter extends Writable implements ContentWriter {
   #bytes = 0;
-  readonly #hash = createHash('md5');
   #state: State = 'open';
   #error: unknown;
+  /** The first write, hash or background sync failure; every later step stops on it. */
+  #failure: unknown;
   #closed = false;
   #removal?: Promise<void>;
+  readonly #slices: Slice[] = [];
+  #current = 0;
+  #fill = 0;
+  #position = 0;
+  /** The writes, one after the other in file order; never rejects (failures land in #failure). */
+  #writes: Promise<void> = Promise.resolve();
+  /** Decided at the first full slice: a worker for a body longer than one slice, this thread for a small one. */
+  #hasher?: Hasher;
   #unsynced = 0;
   #writeback?: Promise<void>;
-  // Linux reports a writeback error once per open file: one that a background sync met must still fail the upload.
-  #writebackError: unknown;
 
   constructor(private readonly setup: WriterSetup) {
-    // Room for a few network chunks while the disk is busy (pipelining), still a bounded few hundred KiB per upload.
-    super({ highWaterMark: BUFFERED_BYTES });
+    super();
   }
 
   get bytesWritten(): number {
@@ -60,11 +77,7 @@ export class TempFileWriter extends Writable implements ContentWriter {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#append([chunk]).then(() => callback(), callback);
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.#append(chunks.map((c) => c.chunk)).then(() => callback(), callback);
+    this.#append(chunk).then(() => callback(), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -83,7 +96,7 @@ export class TempFileWriter extends Writable implements ContentWriter {
     this.#state = 'committing';
     try {
       await this.#ended();
-      const md5 = this.#hash.digest();
+      const md5 = await this.#digest();
       this.#verify(md5);
       const versionKept = await this.setup.place(this.setup.temporary.path);
       this.#state = 'committed';
@@ -104,47 +117,125 @@ export class TempFileWriter extends Writable implements ContentWriter {
     await this.#remove();
   }
 
-  async #append(buffers: Buffer[]): Promise<void> {
-    const size = buffers.reduce((n, b) => n + b.length, this.#bytes);
+  async #append(chunk: Buffer): Promise<void> {
+    const size = this.#bytes + chunk.length;
     const { maxSize, expectedSize } = this.setup.limits;
     if (maxSize !== undefined && size > maxSize) throw VfsErrors.tooLarge(`The file is larger than ${maxSize} bytes`);
     if (expectedSize !== undefined && size > expectedSize) {
       throw VfsErrors.sizeMismatch(`The body is longer than the announced ${expectedSize} bytes`);
     }
-    const added = size - this.#bytes;
     this.#bytes = size;
-    // The write runs on libuv's thread pool: hashing meanwhile overlaps the two costs of every chunk.
-    const written = writeAll(this.setup.temporary.handle, buffers);
-    for (const b of buffers) this.#hash.update(b);
-    try {
-      await written;
-    } catch (err) {
-      throw vfsError(err);
+    let copied = 0;
+    while (copied < chunk.length) {
+      const slice = await this.#freeSlice();
+      const n = chunk.copy(slice.buf, this.#fill, copied);
+      copied += n;
+      this.#fill += n;
+      if (this.#fill === slice.buf.length) this.#seal(slice, false);
     }
-    this.#unsynced += added;
-    if (this.setup.fsync && this.#unsynced >= WRITEBACK_BYTES && !this.#writeback) this.#startWriteback();
+  }
+
+  /** The slice being filled, once its previous write and hash are done. */
+  async #freeSlice(): Promise<Slice> {
+    this.#throwIfFailed();
+    let slice = this.#slices[this.#current];
+    if (!slice) {
+      slice = { buf: this.#newSliceBuffer() };
+      this.#slices[this.#current] = slice;
+    } else if (slice.busy) {
+      await slice.busy;
+      slice.busy = undefined;
+      this.#throwIfFailed();
+    }
+    return slice;
+  }
+
+  #newSliceBuffer(): Buffer {
+    const { expectedSize } = this.setup.limits;
+    // A small body announced as such takes what it needs and is hashed here: no shared memory, no worker.
+    if (expectedSize !== undefined && expectedSize < SLICE_BYTES && this.#slices.length === 0) {
+      return Buffer.allocUnsafeSlow(Math.max(expectedSize, 1));
+    }
+    return Buffer.from(new SharedArrayBuffer(SLICE_BYTES));
+  }
+
+  /** Sends the filled part of `slice` to the disk and the hash, then moves on to the next slice. */
+  #seal(slice: Slice, last: boolean): void {
+    const view = slice.buf.subarray(0, this.#fill);
+    const position = this.#position;
+    this.#position += view.length;
+    this.#fill = 0;
+    this.#current = (this.#current + 1) % SLICES;
+    const written = this.#queueWrite(view, position);
+    const hashed = this.#hash(view, last);
+    slice.busy = Promise.all([written, hashed]).then(
+      () => {},
+      (err: unknown) => {
+        this.#failure ??= err;
+      },
+    );
+  }
+
+  #hash(view: Buffer, last: boolean): Promise<void> | undefined {
+    if (!this.#hasher) {
+      // Shared memory only: a plain buffer would be copied to reach the worker.
+      const shared = view.buffer instanceof SharedArrayBuffer;
+      this.#hasher = last || !shared ? { kind: 'here', hash: createHash('md5') } : { kind: 'worker', job: md5Pool.start() };
+    }
+    if (this.#hasher.kind === 'worker') return this.#hasher.job.update(view);
+    this.#hasher.hash.update(view);
+    return undefined;
+  }
+
+  #queueWrite(view: Buffer, position: number): Promise<void> {
+    const write = this.#writes.then(async () => {
+      this.#throwIfFailed();
+      await writeAllAt(this.setup.temporary.handle, view, position);
+      this.#unsynced += view.length;
+      if (this.setup.fsync && this.#unsynced >= WRITEBACK_BYTES && !this.#writeback) this.#startWriteback();
+    });
+    this.#writes = write.then(
+      () => {},
+      (err: unknown) => {
+        this.#failure ??= vfsError(err);
+      },
+    );
+    return write;
   }
 
   #startWriteback(): void {
     this.#unsynced = 0;
+    // Linux reports a writeback error once per open file: one that a background sync met must still fail the upload.
     this.#writeback = this.setup.temporary.handle.datasync().then(
       () => {
         this.#writeback = undefined;
       },
       (err: unknown) => {
         this.#writeback = undefined;
-        this.#writebackError ??= err;
+        this.#failure ??= vfsError(err);
       },
     );
   }
 
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
   async #flush(): Promise<void> {
-    if (this.setup.fsync) {
-      await this.#writeback;
-      if (this.#writebackError !== undefined) throw this.#writebackError;
-      await this.setup.temporary.handle.sync();
-    }
+    this.#throwIfFailed();
+    const slice = this.#slices[this.#current];
+    if (slice && this.#fill > 0) this.#seal(slice, this.#hasher === undefined);
+    await Promise.all(this.#slices.map((s) => s.busy));
+    await this.#writes;
+    if (this.setup.fsync) await this.#writeback;
+    this.#throwIfFailed();
+    if (this.setup.fsync) await this.setup.temporary.handle.sync();
     await this.#close();
+  }
+
+  async #digest(): Promise<Buffer> {
+    const hasher = this.#hasher ?? { kind: 'here', hash: createHash('md5') };
+    return hasher.kind === 'worker' ? hasher.job.digest() : hasher.hash.digest();
   }
 
   async #ended(): Promise<void> {
@@ -175,6 +266,10 @@ export class TempFileWriter extends Writable implements ContentWriter {
 
   #remove(): Promise<void> {
     this.#removal ??= (async () => {
+      this.#failure ??= VfsErrors.writerClosed();
+      if (this.#hasher?.kind === 'worker') this.#hasher.job.cancel();
+      // Queued writes stop on #failure; the one in flight finishes before the descriptor closes.
+      await this.#writes;
       // A failure to close or unlink leaves a temporary that the next cleanupTemporaries removes.
       await this.#close().catch(() => {});
       await ignoreMissing(unlink(this.setup.temporary.path)).catch(() => {});
@@ -184,26 +279,12 @@ export class TempFileWriter extends Writable implements ContentWriter {
   }
 }
 
-/** writev until every byte is on disk: a write may be partial (IOV_MAX buffers, a nearly full disk). */
-async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
-  let pending = buffers.filter((b) => b.length > 0);
-  while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending);
+/** pwrite until every byte is on disk: a write may be partial (a nearly full disk). */
+async function writeAllAt(handle: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await handle.write(buf, done, buf.length - done, position + done);
     if (bytesWritten === 0) throw VfsErrors.noSpace('The disk accepts no more bytes');
-    pending = skipBytes(pending, bytesWritten);
+    done += bytesWritten;
   }
-}
-
-function skipBytes(buffers: Buffer[], count: number): Buffer[] {
-  const rest: Buffer[] = [];
-  let skip = count;
-  for (const b of buffers) {
-    if (skip >= b.length) {
-      skip -= b.length;
-      continue;
-    }
-    rest.push(skip > 0 ? b.subarray(skip) : b);
-    skip = 0;
-  }
-  return rest;
 }

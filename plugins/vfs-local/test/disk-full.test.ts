@@ -60,7 +60,7 @@ t.test('a full disk (a real 1 MiB tmpfs) is 507 and leaves nothing half-written'
 });
 
 /** A temporary whose file handle fails the way a full disk does. */
-async function failingTemporary(t: Test, fail: { writevAfter?: number; sync?: boolean; datasync?: boolean; maxPerWrite?: number }) {
+async function failingTemporary(t: Test, fail: { writeAfter?: number; sync?: boolean; datasync?: boolean; maxPerWrite?: number }) {
   const s = await sandbox(t);
   const area = new InstanceArea(s.area);
   const temporary = await createTemporary(area);
@@ -68,15 +68,15 @@ async function failingTemporary(t: Test, fail: { writevAfter?: number; sync?: bo
   const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
   const handle = new Proxy(temporary.handle, {
     get(target, prop, receiver) {
-      if (prop === 'writev') {
-        return async (buffers: Buffer[]) => {
-          if (fail.writevAfter !== undefined && written >= fail.writevAfter) throw enospc();
-          const parts = fail.maxPerWrite === undefined ? buffers : [Buffer.concat(buffers).subarray(0, fail.maxPerWrite)];
-          const res = await target.writev(parts);
+      if (prop === 'write') {
+        return async (buffer: Buffer, offset: number, length: number, position: number) => {
+          if (fail.writeAfter !== undefined && written >= fail.writeAfter) throw enospc();
+          const res = await target.write(buffer, offset, Math.min(length, fail.maxPerWrite ?? length), position);
           written += res.bytesWritten;
           return res;
         };
       }
+      if (prop === 'writev') throw new Error('the writer is expected to write slices with write(), at explicit positions');
       if (prop === 'sync' && fail.sync) return async () => Promise.reject(enospc());
       if (prop === 'datasync' && fail.datasync) return async () => Promise.reject(enospc());
       const value: unknown = Reflect.get(target, prop, receiver);
@@ -92,9 +92,9 @@ const noPlace = async () => {
 };
 
 t.test('ENOSPC in the middle of a body is 507 at once, and the temporary goes', async (t) => {
-  const { temporary, tmpFiles } = await failingTemporary(t, { writevAfter: 128 * 1024 });
+  const { temporary, tmpFiles } = await failingTemporary(t, { writeAfter: 128 * 1024 });
   const writer = new TempFileWriter({ temporary, limits: {}, fsync: true, place: noPlace });
-  // Several writev calls whatever the batching (up to 1 MiB of chunks each): the failure comes mid-body.
+  // Several writes whatever the batching (one 1 MiB slice each): the failure comes mid-body.
   await t.rejects(pipeline(body(4 * MiB), writer), noSpaceCode);
   await t.rejects(writer.commit(), noSpaceCode);
   await writer.abort();
