@@ -1,6 +1,7 @@
 import type { InstanceRef } from '@cozy-ts/kernel';
 
-const MAX_HINTS = 50_000;
+/** About 200 bytes each at most (prefix, path, id): a few MiB when full. */
+const MAX_HINTS = 20_000;
 
 /**
  * Where this process last saw each path: the id of the entry that was there. A hint is never trusted: the caller
