@@ -16,6 +16,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, cp } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,9 +69,13 @@ interface Target {
   cardsUrl: string;
 }
 
+/** Our server's socket, given up at the end to the replay that measures vdirsyncer's own floor. */
+let ourServer: Server | undefined;
+
 async function ours(): Promise<Target> {
   const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-sync': {} } }, baseDir: repoRoot });
   cleanup.add(() => tk.close());
+  ourServer = tk.kernel.app.server;
   await tk.kernel.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = tk.kernel.app.server.address() as AddressInfo;
   const inst = await tk.createInstance(`127.0.0.1:${port}`);
@@ -145,6 +150,67 @@ async function rounds(all: Prepared[], phase: Phase, before?: (p: Prepared, rep:
   }
 }
 
+const LIST_BODY = '<?xml version="1.0" encoding="utf-8" ?><propfind xmlns="DAV:"><prop><resourcetype/><getcontenttype/><getetag/></prop></propfind>';
+
+/**
+ * The server's own share of the short phases: one listing of each collection as vdirsyncer asks for it (PROPFIND
+ * Depth 1, every member), timed from this process; median of 5. The rest of a short phase is vdirsyncer itself.
+ */
+async function listingTimes(p: Prepared): Promise<{ events: number; cards: number }> {
+  const auth = `Basic ${Buffer.from(`${p.target.user}:${p.target.password}`).toString('base64')}`;
+  const once = async (url: string) => {
+    const t0 = process.hrtime.bigint();
+    const res = await fetch(url, { method: 'PROPFIND', headers: { depth: '1', authorization: auth, 'content-type': 'application/xml' }, body: LIST_BODY });
+    await res.arrayBuffer();
+    if (res.status !== 207) throw new Error(`PROPFIND ${url}: ${res.status}`);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  const med = async (url: string) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 5; i++) xs.push(await once(url));
+    return median(xs);
+  };
+  return { events: await med(p.target.eventsUrl), cards: await med(p.target.cardsUrl) };
+}
+
+/**
+ * vdirsyncer's own time in a no-change sync, which no server can go below: our listing answers, recorded, replayed
+ * from memory on our port (no auth, no store, no XML writing) to the same vdirsyncer configuration and status. Runs
+ * last, since our server gives up its socket for it.
+ */
+async function floorTimes(p: Prepared): Promise<{ events: number; cards: number }> {
+  const auth = `Basic ${Buffer.from(`${p.target.user}:${p.target.password}`).toString('base64')}`;
+  const bodies = new Map<string, Buffer>();
+  for (const url of [p.target.eventsUrl, p.target.cardsUrl]) {
+    const res = await fetch(url, { method: 'PROPFIND', headers: { depth: '1', authorization: auth, 'content-type': 'application/xml' }, body: LIST_BODY });
+    bodies.set(new URL(url).pathname, Buffer.from(await res.arrayBuffer()));
+  }
+  const port = Number(new URL(p.target.url).port);
+  const server = ourServer as Server;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  let unexpected = 0;
+  const replay = createServer((req, res) => {
+    req.resume();
+    const body = req.method === 'PROPFIND' ? bodies.get((req.url ?? '').split('?')[0] ?? '') : undefined;
+    if (!body) {
+      unexpected++;
+      res.writeHead(404).end();
+      return;
+    }
+    req.on('end', () => res.writeHead(207, { 'content-type': 'application/xml; charset=utf-8', 'content-length': body.length }).end(body));
+  });
+  await new Promise<void>((resolve) => replay.listen(port, '127.0.0.1', resolve));
+  cleanup.add(() => new Promise<void>((resolve) => replay.close(() => resolve())));
+  const times = { events: [] as number[], cards: [] as number[] };
+  for (let rep = 0; rep < REPS; rep++) {
+    times.events.push(await timed(p, 'events'));
+    times.cards.push(await timed(p, 'contacts'));
+  }
+  if (unexpected) throw new Error(`vdirsyncer asked the replay ${unexpected} request(s) it has no answer for`);
+  return { events: median(times.events), cards: median(times.cards) };
+}
+
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'cozy-bench-dav-sync-'));
   cleanup.dir(root);
@@ -172,6 +238,11 @@ async function main(): Promise<void> {
     await run(PY, [join(SCRIPTS, 'modify_items.py'), 'server', t.eventsUrl, String(EDITS), '--user', t.user, '--password', t.password, '--tag', `srv-${rep}`]);
     await run(PY, [join(SCRIPTS, 'modify_items.py'), 'server', t.cardsUrl, String(EDITS), '--user', t.user, '--password', t.password, '--tag', `srv-${rep}`]);
   });
+  noteLoad('listings');
+  const listings: Record<string, { events: number; cards: number }> = {};
+  for (const p of all) listings[p.target.name] = await listingTimes(p);
+  noteLoad('floor');
+  const floor = await floorTimes(all[0] as Prepared);
   noteLoad('end');
   const results: Record<string, Record<Phase, { events: number; cards: number }>> = {};
   const samples: Record<string, Times> = {};
@@ -194,8 +265,11 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`vdirsyncer, ${EVENTS} events + ${CARDS} vCards, ${EDITS} edits (wall seconds of each sync; short phases: median of ${REPS} interleaved rounds)\n`);
   process.stdout.write(`${table(['phase', 'cozy-ts', ...PEERS, 'faster peer / ours', `>= ${TARGET}x`], rows)}\n`);
+  process.stdout.write(`\nThe server's share: one PROPFIND Depth 1 of the whole collection, as vdirsyncer lists it (seconds, median of 5)\n`);
+  process.stdout.write(`${table(['collection', ...all.map((p) => p.target.name)], (['events', 'cards'] as const).map((k) => [k, ...all.map((p) => fmt(listings[p.target.name]![k], 3))]))}\n`);
+  process.stdout.write(`vdirsyncer's own floor in a no-change sync (our answers replayed from memory, median of ${REPS}): events ${fmt(floor.events)} s, cards ${fmt(floor.cards)} s\n`);
   process.stdout.write(`load average (1 min) at each step: ${loads.map((l) => `${l.phase} ${l.load1}`).join(', ')}\n`);
-  printJson('dav-sync', { events: EVENTS, cards: CARDS, edits: EDITS, reps: REPS, results, ratios, samples, loads });
+  printJson('dav-sync', { events: EVENTS, cards: CARDS, edits: EDITS, reps: REPS, results, ratios, samples, listings, floor, loads });
 }
 
 main()
