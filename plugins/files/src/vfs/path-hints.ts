@@ -11,27 +11,33 @@ const MAX_HINTS = 20_000;
  * served stale, and nothing has to invalidate the hints; they only go out of date, and are dropped when seen to.
  * Bounded, least recently used first out.
  */
+export interface PathHint {
+  id: string;
+  /** Seen as a directory: its own stored path checks it, its parent need not be read. */
+  dir: boolean;
+}
+
 export class PathHints {
-  readonly #ids = new Map<string, string>();
+  readonly #ids = new Map<string, PathHint>();
 
   constructor(private readonly max = MAX_HINTS) {}
 
-  get(inst: InstanceRef, path: string): string | undefined {
+  get(inst: InstanceRef, path: string): PathHint | undefined {
     const key = `${inst.prefix}\n${path}`;
-    const id = this.#ids.get(key);
-    if (id !== undefined) {
+    const hint = this.#ids.get(key);
+    if (hint !== undefined) {
       // Refreshed on use: the least recently used hint is the first in the map's order.
       this.#ids.delete(key);
-      this.#ids.set(key, id);
+      this.#ids.set(key, hint);
     }
-    return id;
+    return hint;
   }
 
-  set(inst: InstanceRef, path: string, id: string): void {
+  set(inst: InstanceRef, path: string, id: string, dir: boolean): void {
     const key = `${inst.prefix}\n${path}`;
     this.#ids.delete(key);
     if (this.#ids.size >= this.max) this.#ids.delete(this.#ids.keys().next().value as string);
-    this.#ids.set(key, id);
+    this.#ids.set(key, { id, dir });
   }
 
   drop(inst: InstanceRef, path: string): void {

@@ -165,7 +165,7 @@ export class Uploads {
         await this.vfs.deleteFile(inst, ref).catch(() => undefined);
         throw err;
       }
-      this.svc.hints.set(inst, ref.path, doc._id);
+      this.svc.hints.set(inst, ref.path, doc._id, false);
       return doc;
     });
   }

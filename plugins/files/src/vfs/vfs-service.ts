@@ -168,13 +168,17 @@ export class VfsService implements FilesService {
     const name = segments[segments.length - 1] as string;
     const up = parentPath(full);
     const hinted = this.hints.get(inst, full);
-    if (hinted !== undefined) {
-      const [doc, parent] = await Promise.all([this.index.tryGet(inst, hinted), this.#dirAt(inst, up)]);
-      if (doc && isDir(doc) ? doc.path === full : doc && doc.name === name && parent && doc.dir_id === parent._id) return doc as FileDoc;
+    if (hinted?.dir) {
+      const doc = await this.index.tryGet(inst, hinted.id);
+      if (doc && isDir(doc) && doc.path === full) return doc;
+    } else if (hinted) {
+      const [doc, parent] = await Promise.all([this.index.tryGet(inst, hinted.id), this.#dirAt(inst, up)]);
+      if (doc && isFile(doc) && doc.name === name && parent && doc.dir_id === parent._id) return doc;
       this.hints.drop(inst, full);
       if (!parent) throw FilesErrors.notFound();
       return this.#childAt(inst, parent, name, full);
     }
+    if (hinted) this.hints.drop(inst, full);
     const parent = await this.#dirAt(inst, up);
     if (!parent) throw FilesErrors.notFound();
     return this.#childAt(inst, parent, name, full);
@@ -184,20 +188,21 @@ export class VfsService implements FilesService {
     const child = await this.index.child(inst, parent._id, name);
     // A directory is where its stored path says; one whose path disagrees with its parent's is not reachable here.
     if (!child || (isDir(child) && child.path !== full)) throw FilesErrors.notFound();
-    this.hints.set(inst, full, child._id);
+    this.hints.set(inst, full, child._id, isDir(child));
     return child;
   }
 
   /** The directory whose stored path is `path`, through its hint when the hint still holds, else the path index. */
   async #dirAt(inst: InstanceRef, path: string): Promise<DirDoc | null> {
-    const id = path === '/' ? ROOT_DIR_ID : this.hints.get(inst, path);
+    const hint = this.hints.get(inst, path);
+    const id = path === '/' ? ROOT_DIR_ID : hint?.dir ? hint.id : undefined;
     if (id !== undefined) {
       const doc = await this.index.tryGet(inst, id);
       if (doc && isDir(doc) && doc.path === path) return doc;
       this.hints.drop(inst, path);
     }
     const dir = (await this.index.dirByPath(inst, path)) as DirDoc | null;
-    if (dir) this.hints.set(inst, path, dir._id);
+    if (dir) this.hints.set(inst, path, dir._id, true);
     return dir;
   }
 
@@ -315,7 +320,7 @@ export class VfsService implements FilesService {
       await this.deps.vfs.deleteDir(inst, path).catch(() => undefined);
       throw err;
     }
-    this.hints.set(inst, path, doc._id);
+    this.hints.set(inst, path, doc._id, true);
     return doc as unknown as DirDoc;
   }
 
