@@ -168,11 +168,12 @@ export class SwiftVfs implements VfsContent {
       maxBytes: this.maxFileSize,
       segmentSize: this.config.segmentSize,
       createOnly: true,
+      headers: { [CURRENT_MARK]: '1' },
       live: this.#live,
       processToken: this.#processToken,
       placed: async () => {
         if (!old || !replaces) return false;
-        if (replaces.keepAsVersion) return this.#markVersion(container, old, true);
+        if (replaces.keepAsVersion) return this.#setCurrent(container, old, false);
         // The new content is in place: the old one goes, as nobody asked to keep it.
         await this.#deleteContent(container, old).catch(() => {});
         return false;
@@ -219,6 +220,7 @@ export class SwiftVfs implements VfsContent {
         'x-copy-from': objectPath(container, src),
         // A new file: none of the source's marks (a version mark, above all) come along.
         'x-fresh-metadata': 'true',
+        [CURRENT_MARK]: '1',
       });
       const etag = (first(answer.etag) ?? '').replace(/^"|"$/g, '');
       return { size, md5: Buffer.from(etag, 'hex'), versionKept: false };
@@ -261,14 +263,14 @@ export class SwiftVfs implements VfsContent {
     contentName(file);
     const name = contentName(version);
     if (version.id !== file.id) throw VfsErrors.badId('A version belongs to another file');
-    // Id-addressed: both contents stay where they are; only their version marks swap. The replaced one is
-    // marked first, so a failure in between leaves two versions, never a lost one.
+    // Id-addressed: both contents stay where they are; only their marks swap. The replaced one loses its mark
+    // first, so a failure in between leaves two versions, never a lost one.
     const container = this.container(inst);
     await this.#swift(async () => {
       const headers = await this.client.head(objectPath(container, name));
       if (!headers || !isVersion(headers)) throw VfsErrors.notFound('No such version');
-      await this.#markVersion(container, file, true);
-      await this.#markVersion(container, version, false);
+      await this.#setCurrent(container, file, false);
+      await this.#setCurrent(container, version, true);
     });
   }
 
@@ -336,21 +338,22 @@ export class SwiftVfs implements VfsContent {
   }
 
   /**
-   * Marks a content as a kept version or as current (a user metadata, set with a POST that keeps the others).
-   * Only `readVersion` and `revertVersion` look at it: a content and its versions are alike in this layout, and
-   * the mark is what keeps an overwrite that failed, or a reverted version, from answering as a version.
+   * Marks a content as current, or takes the mark off when it becomes a kept version (a user metadata, set with a
+   * POST that keeps the others). Only `readVersion` and `revertVersion` look at it: a content and its versions are
+   * alike in this layout, and the mark keeps a current content from answering as a version (after an overwrite
+   * that failed, or a revert). Unmarked objects (cozy-stack's) read as versions, so its containers keep working.
    * Resolves false when the content is missing.
    */
-  async #markVersion(container: string, ref: VersionRef, mark: boolean): Promise<boolean> {
+  async #setCurrent(container: string, ref: VersionRef, current: boolean): Promise<boolean> {
     const path = objectPath(container, contentName(ref));
     const headers = await this.client.head(path);
     if (!headers) return false;
-    if (isVersion(headers) === mark) return true;
+    if (!isVersion(headers) === current) return true;
     const meta: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers)) {
-      if (k.startsWith('x-object-meta-') && k !== VERSION_MARK && v !== undefined) meta[k] = String(first(v));
+      if (k.startsWith('x-object-meta-') && k !== CURRENT_MARK && v !== undefined) meta[k] = String(first(v));
     }
-    if (mark) meta[VERSION_MARK] = '1';
+    if (current) meta[CURRENT_MARK] = '1';
     const res = await this.client.request('POST', path, { headers: meta });
     await drain(res);
     if (res.statusCode === 404) return false;
@@ -387,6 +390,7 @@ export class SwiftVfs implements VfsContent {
       const md5 = first(headers['x-object-meta-cozy-md5']) ?? '';
       await this.client.put(objectPath(container, dst), JSON.stringify(manifest), {
         'content-type': 'application/octet-stream', 'if-none-match': '*', 'x-object-meta-cozy-md5': md5, 'x-object-meta-cozy-writer': writer,
+        [CURRENT_MARK]: '1',
       }, { 'multipart-manifest': 'put' });
       return { size: Number(first(headers['content-length']) ?? 0), md5: Buffer.from(md5, 'hex'), versionKept: false };
     } catch (err) {
@@ -407,10 +411,11 @@ export class SwiftVfs implements VfsContent {
   }
 }
 
-const VERSION_MARK = 'x-object-meta-cozy-version';
+const CURRENT_MARK = 'x-object-meta-cozy-current';
 
+/** A content without the current mark is a kept version (or cozy-stack's, which knows no mark). */
 function isVersion(headers: IncomingMessage['headers']): boolean {
-  return first(headers[VERSION_MARK]) === '1';
+  return first(headers[CURRENT_MARK]) !== '1';
 }
 
 function mtimeOf(headers: IncomingMessage['headers']): Date {

@@ -109,6 +109,13 @@ if (swift) {
       'thumbnail 0123456789abcdef0123456789abcdef',
     ]);
     await rejectsWith(t, vfs.read(inst, { ...other, id: 'thumbs' }), VfsErrors.badId, 'the id "thumbs" would mix with thumbnails');
+    // An object as cozy-stack writes it (no mark of ours): read as a content, and as a version.
+    const legacy = { id: cozy.id, internalId: 'qrstuvwxyzabcdef', path: '/a.txt' };
+    await vfs.client.put(`/${vfs.container(inst)}/0123456789abcdef012345/6789a/bcdef/qrstuvwxyzabcdef`, 'from cozy-stack');
+    t.equal((await bytes(vfs.readVersion(inst, legacy))).toString(), 'from cozy-stack', 'cozy-stack\'s objects read as versions');
+    t.equal((await bytes(vfs.read(inst, legacy))).toString(), 'from cozy-stack', 'and as contents');
+    await rejectsWith(t, vfs.readVersion(inst, cozy), VfsErrors.notFound, 'a current content of ours is no version');
+    await vfs.deleteVersion(inst, legacy);
     const pages: string[][] = [];
     for await (const page of vfs.client.list(vfs.container(inst), '', 2)) pages.push(page.map((o) => o.name));
     t.same(pages.map((p) => p.length), [2, 1], 'listings go page by page from a marker');
