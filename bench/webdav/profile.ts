@@ -1,7 +1,8 @@
 /**
  * Where a WebDAV request's time goes on our side (diagnostic, no target): CPU and wall time per VFS operation, in
  * process, on a tree shaped like the benchmark's (--dirs folders of --files files each, 3 KiB), with the embedded
- * store. Run with `--cpu-prof` to get a profile of the same work.
+ * store, plus the DAV requests rclone makes (through `inject`). Run with `--cpu-prof` to get a profile of the same
+ * work, and under the bench lock like the other benchmarks (`flock /tmp/bench.lock node ...`).
  *
  *   node --import tsx --import reflect-metadata bench/webdav/profile.ts [--dirs 20] [--files 50] [--reps 200] [--only <part of an operation's name>]
  */
