@@ -5,8 +5,14 @@ import t from 'tap';
 import { startCouchServer } from '../../kernel/test/helpers/couch-process.ts';
 import { httpGet, httpRequest, repoRoot, runCozy, startServer } from '../helpers/processes.ts';
 import { startRedisServer } from '../helpers/redis-process.ts';
+import { inCi, startSwiftServer, swiftUnavailableReason } from '../helpers/swift-process.ts';
 
-t.test('two stateless processes on CouchDB and Redis serve the same instances', async (t) => {
+const noSwift = swiftUnavailableReason();
+
+t.test('two stateless processes on CouchDB, Redis and Swift serve the same instances', { skip: noSwift && !inCi() ? noSwift : false }, async (t) => {
+  if (noSwift) throw new Error(noSwift);
+  const swift = await startSwiftServer();
+  t.teardown(() => swift.stop());
   const couch = await startCouchServer();
   t.teardown(couch.stop);
   let redisUrl = process.env.COZY_TEST_REDIS_URL;
@@ -23,6 +29,9 @@ t.test('two stateless processes on CouchDB and Redis serve the same instances', 
     COZY_REDIS_URL: redisUrl,
     COZY_STORAGE: storage,
     COZY_LOG_LEVEL: 'warn',
+    COZY_PLUGIN__VFS_SWIFT__AUTH_URL: swift.authUrl,
+    COZY_PLUGIN__VFS_SWIFT__USERNAME: swift.user,
+    COZY_PLUGIN__VFS_SWIFT__PASSWORD: swift.key,
     // Two farm runs may share CI's Redis: queues of their own.
     COZY_PLUGIN__JOBS__REDIS__URL: redisUrl,
     COZY_PLUGIN__JOBS__REDIS__PREFIX: `farm-test-${process.pid}`,

@@ -13,9 +13,9 @@ export default defineConfig({
   redis: { url: 'redis://127.0.0.1:6379' },
   defaultInstance: false,
   plugins: {
-    // File contents on a folder every process mounts (NFS or the like): <storage>/files, or
-    // COZY_PLUGIN__VFS_LOCAL__ROOT. A Swift backend would take its place.
-    '@cozy-ts/plugin-vfs-local': {},
+    // File contents in OpenStack Swift, shared by every process; COZY_PLUGIN__VFS_SWIFT__AUTH_URL, __USERNAME and
+    // __PASSWORD set them per deployment (Keystone: an authUrl ending in /v3 plus __PROJECT, __USER_DOMAIN, __REGION).
+    '@cozy-ts/plugin-vfs-swift': { authUrl: 'http://127.0.0.1:8080/auth/v1.0', username: 'test:tester', password: 'testing' },
     '@cozy-ts/plugin-settings': {},
     '@cozy-ts/plugin-data': {},
     '@cozy-ts/plugin-realtime': {},
