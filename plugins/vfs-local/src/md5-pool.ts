@@ -42,11 +42,14 @@ interface JobWaiters {
 class HashWorker {
   readonly #worker: Worker;
   readonly #jobs = new Map<number, JobWaiters>();
+  /** Replies awaited from the worker, all jobs together. */
+  #pending = 0;
   #dead?: Error;
 
   constructor(private readonly onExit: (w: HashWorker) => void) {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], name: 'vfs-local md5' });
-    // Idle, it must not keep a process (a CLI command, a test) alive; busy, it must (a digest may be all that is left).
+    // Idle, it must not keep a process (a CLI command, a test) alive; with a reply awaited, it must (a digest may be
+    // all that is left to do). A job merely left open by a writer nobody committed does not count.
     this.#worker.unref();
     this.#worker.on('message', (m: Reply) => this.#answer(m));
     this.#worker.on('error', (err) => this.#fail(err));
@@ -59,7 +62,6 @@ class HashWorker {
 
   open(job: number): void {
     if (this.#dead) throw this.#dead;
-    if (this.#jobs.size === 0) this.#worker.ref();
     this.#jobs.set(job, { updates: [] });
   }
 
@@ -67,6 +69,7 @@ class HashWorker {
     const waiters = this.#waiters(job);
     return new Promise((resolve, reject) => {
       waiters.updates.push({ resolve, reject });
+      this.#awaiting(1);
       this.#worker.postMessage({ op: 'update', job, buffer: view.buffer, offset: view.byteOffset, length: view.byteLength });
     });
   }
@@ -75,6 +78,7 @@ class HashWorker {
     const waiters = this.#waiters(job);
     return new Promise((resolve, reject) => {
       waiters.digest = { resolve, reject };
+      this.#awaiting(1);
       this.#worker.postMessage({ op: 'digest', job });
     });
   }
@@ -82,7 +86,8 @@ class HashWorker {
   cancel(job: number): void {
     const waiters = this.#jobs.get(job);
     if (!waiters) return;
-    this.#forget(job);
+    this.#jobs.delete(job);
+    this.#awaiting(-(waiters.updates.length + (waiters.digest ? 1 : 0)));
     const err = new Error('The hash was cancelled');
     for (const w of waiters.updates) w.reject(err);
     waiters.digest?.reject(err);
@@ -103,17 +108,21 @@ class HashWorker {
   #answer(m: Reply): void {
     const waiters = this.#jobs.get(m.job);
     if (!waiters) return; // cancelled meanwhile
+    this.#awaiting(-1);
     if (m.op === 'updated') {
       waiters.updates.shift()?.resolve();
     } else {
-      this.#forget(m.job);
+      this.#jobs.delete(m.job);
       waiters.digest?.resolve(Buffer.from(m.digest));
     }
   }
 
-  #forget(job: number): void {
-    this.#jobs.delete(job);
-    if (this.#jobs.size === 0) this.#worker.unref();
+  /** Keeps the process alive exactly while some reply is awaited. */
+  #awaiting(delta: number): void {
+    const before = this.#pending;
+    this.#pending += delta;
+    if (before === 0 && this.#pending > 0) this.#worker.ref();
+    else if (before > 0 && this.#pending === 0) this.#worker.unref();
   }
 
   #fail(err: Error): void {

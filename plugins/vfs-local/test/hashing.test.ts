@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { VfsErrors } from '@cozy-ts/kernel';
 import { TempFileWriter } from '../src/content-writer.ts';
@@ -102,4 +106,22 @@ t.test('the pool: a job gives the MD5 of its slices; a dead worker fails its job
   const again = pool.start();
   await again.update(shared);
   t.same(await again.digest(), md5(shared));
+});
+
+t.test('a process whose last upload is done exits by itself: an idle hashing worker does not hold it', async (t) => {
+  const s = await sandbox(t);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'upload-and-exit.ts'), s.root], {
+    cwd: resolve(here, '../../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  clearTimeout(timer);
+  t.equal(signal, null, 'not killed by the timeout');
+  t.equal(code, 0);
+  t.equal(out.trim(), `MD5 ${md5(Buffer.alloc(3 * MiB + 1, 'e')).toString('hex')}`, 'the MD5 came from the worker before the exit');
 });
