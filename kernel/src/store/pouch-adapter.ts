@@ -28,6 +28,7 @@ import { assertDatabaseName } from './db-name-check.ts';
 import { asArray, asRecord, isRecord, toPortDoc, withId, writeResult } from './doc-shape.ts';
 import { FindPaginator, UNBOUNDED_FIND_LIMIT, type FindAnswer, type FindCall } from './find-cursor.ts';
 import { claimRawLevel, claimableLeveldown, withBatchedReads } from './pouch-batched-reads.ts';
+import { compiledViews } from './pouch-compiled-views.ts';
 import { toAllDocsResult, toBulkResult, toChangesResult, toViewResult } from './result-shapes.ts';
 import { StoreErrors } from './store-errors.ts';
 import type {
@@ -81,7 +82,8 @@ const require = createRequire(import.meta.url);
 let pouch: { PouchDB: PouchConstructor; leveldown: ReturnType<typeof claimableLeveldown> } | undefined;
 function loadPouch(): NonNullable<typeof pouch> {
   pouch ??= {
-    PouchDB: (require('pouchdb-node') as PouchConstructor).plugin(require('pouchdb-find')),
+    // compiledViews after pouchdb-find: it replaces pouchdb-node's query/viewCleanup with the once-compiled mapper.
+    PouchDB: (require('pouchdb-node') as PouchConstructor).plugin(require('pouchdb-find')).plugin(compiledViews as never),
     // pouchdb-node's own leveldown (the one it would load itself), so that batched reads can reach the store it opens.
     leveldown: claimableLeveldown(createRequire(require.resolve('pouchdb-node'))('leveldown') as Parameters<typeof claimableLeveldown>[0]),
   };

@@ -31,10 +31,10 @@ interface MapReduceEngine {
 }
 
 const require = createRequire(import.meta.url);
-const createAbstractMapReduce = require('pouchdb-abstract-mapreduce') as (
-  localDocName: string, mapper: (fun: unknown, emit: Emit) => Fn, reducer: (fun: unknown) => Fn, ddocValidator: (ddoc: DesignDoc, viewName: string) => void,
-) => MapReduceEngine;
-const { BuiltInError, NotFoundError } = require('pouchdb-mapreduce-utils') as { BuiltInError: new (message: string) => Error; NotFoundError: new (message: string) => Error };
+type ErrorClass = new (message: string) => Error;
+/** Loaded with the first view query, as PouchDB itself is (see pouch-adapter.ts): nothing of it at boot. */
+let utils: { BuiltInError: ErrorClass; NotFoundError: ErrorClass } | undefined;
+const mapReduceUtils = () => (utils ??= require('pouchdb-mapreduce-utils') as { BuiltInError: ErrorClass; NotFoundError: ErrorClass });
 
 interface DesignDoc {
   _id: string;
@@ -64,7 +64,7 @@ function sum(values: unknown[]): number | number[] {
 }
 
 function builtInError(name: string): Error {
-  return new BuiltInError(`builtin ${name} function requires map values to be numbers or number arrays`);
+  return new (mapReduceUtils().BuiltInError)(`builtin ${name} function requires map values to be numbers or number arrays`);
 }
 
 const BUILT_IN_REDUCE: Record<string, Fn> = {
@@ -98,7 +98,7 @@ function compile(source: string): Compiled {
     sum,
     log: () => undefined,
     isArray: Array.isArray,
-    toJSON: JSON.parse,
+    toJSON: JSON.stringify,
   });
   const fn = vm.runInContext(`(${source.trim().replace(/;\s*$/, '')})`, context) as unknown;
   if (typeof fn !== 'function') throw new TypeError('A view function must be a function');
@@ -129,18 +129,26 @@ function reducer(fun: unknown): Fn {
 function ddocValidator(ddoc: DesignDoc, viewName: string): void {
   const fun = ddoc.views?.[viewName];
   if (typeof fun?.map !== 'string') {
-    throw new NotFoundError(`ddoc ${ddoc._id} has no string view named ${viewName}, instead found object of type: ${typeof fun?.map}`);
+    throw new (mapReduceUtils().NotFoundError)(`ddoc ${ddoc._id} has no string view named ${viewName}, instead found object of type: ${typeof fun?.map}`);
   }
 }
 
-const engine = createAbstractMapReduce('mrviews', mapper, reducer, ddocValidator);
+let engine: MapReduceEngine | undefined;
+function mapReduce(): MapReduceEngine {
+  if (engine) return engine;
+  const create = require('pouchdb-abstract-mapreduce') as (
+    localDocName: string, mapper: (fun: unknown, emit: Emit) => Fn, reducer: (fun: unknown) => Fn,
+    ddocValidator: (ddoc: DesignDoc, viewName: string) => void,
+  ) => MapReduceEngine;
+  return (engine = create('mrviews', mapper, reducer, ddocValidator));
+}
 
 /** A PouchDB plugin replacing `query` and `viewCleanup`: `PouchDB.plugin(compiledViews)`. */
 export const compiledViews = {
   query(this: unknown, ...args: unknown[]): unknown {
-    return engine.query.apply(this, args);
+    return mapReduce().query.apply(this, args);
   },
   viewCleanup(this: unknown, ...args: unknown[]): unknown {
-    return engine.viewCleanup.apply(this, args);
+    return mapReduce().viewCleanup.apply(this, args);
   },
 };
