@@ -108,7 +108,9 @@ export class AuthService {
       void this.cluster.pubsub.publish(CLIENTS_CHANNEL, key).catch(() => undefined);
     });
     const unsub = await this.cluster.pubsub.subscribe(CLIENTS_CHANNEL, (key) => this.#clients.delete(key));
-    this.#unsubscribe = [off, unsub];
+    this.#unsubscribe = [off, unsub, () => this.devices.stop()];
+    // Revoked device passwords stop working on every process at once, not only when their short trust expires.
+    await this.devices.start();
   }
 
   async stop(): Promise<void> {
