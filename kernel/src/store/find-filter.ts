@@ -24,8 +24,11 @@ interface SelectorCore {
 }
 
 // pouchdb-find's own matcher, resolved from pouchdb-find so that both judge a doc alike.
-const findRequire = createRequire(createRequire(import.meta.url).resolve('pouchdb-find'));
-const core = findRequire('pouchdb-selector-core') as SelectorCore;
+// Loaded with the first filter, not at boot (as PouchDB itself: see pouch-adapter.ts).
+let loaded: SelectorCore | undefined;
+function selectorCore(): SelectorCore {
+  return (loaded ??= createRequire(createRequire(import.meta.url).resolve('pouchdb-find'))('pouchdb-selector-core') as SelectorCore);
+}
 
 /** The field paths a selector reads (top of each path is enough for projection), operators excluded. */
 function selectorFields(selector: unknown, into: Set<string>): Set<string> {
@@ -43,9 +46,9 @@ function selectorFields(selector: unknown, into: Set<string>): Set<string> {
 function project(doc: Doc, fields: string[]): Doc {
   const out = {} as Doc;
   for (const field of fields) {
-    const parsed = core.parseField(field);
-    const value = core.getFieldFromDoc(doc, parsed);
-    if (value !== undefined) core.setFieldInDoc(out, parsed, value);
+    const parsed = selectorCore().parseField(field);
+    const value = selectorCore().getFieldFromDoc(doc, parsed);
+    if (value !== undefined) selectorCore().setFieldInDoc(out, parsed, value);
   }
   return out;
 }
@@ -90,7 +93,7 @@ function operatorsKnown(selector: unknown): boolean {
 /** Undefined when the selector uses an operator the matcher does not know (the server's answer then stands). */
 export function findFilter(selector: Record<string, unknown>): FindFilter | undefined {
   if (!operatorsKnown(selector)) return undefined;
-  const massaged = core.massageSelector(structuredClone(selector));
+  const massaged = selectorCore().massageSelector(structuredClone(selector));
   const checked = Object.keys(massaged);
   const read = [...selectorFields(selector, new Set<string>())];
   // An empty `fields` keeps whatever the server made of it: there is nothing to check the selector against.
@@ -99,7 +102,7 @@ export function findFilter(selector: Record<string, unknown>): FindFilter | unde
     fields: (asked) => (projecting(asked) ? [...new Set([...asked, ...read])] : asked),
     docs(docs, asked) {
       if (asked !== undefined && asked.length === 0) return docs;
-      const kept = core.filterInMemoryFields(docs.map((doc) => ({ doc })), { selector: massaged }, checked).map((row) => row.doc);
+      const kept = selectorCore().filterInMemoryFields(docs.map((doc) => ({ doc })), { selector: massaged }, checked).map((row) => row.doc);
       return projecting(asked) ? kept.map((doc) => project(doc, asked)) : kept;
     },
   };

@@ -1,8 +1,13 @@
+import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import yazl from 'yazl';
+import type yazlModule from 'yazl';
 import { TRASH_DIR_NAME, isDir, type FileDoc, type FilesService, type InstanceRef, type RegularFileDoc } from '@cozy-ts/kernel';
 import { useNativeCrc32 } from './fast-crc32.ts';
+
+// yazl is loaded with the first archive: a server that never zips never pays for it at start-up.
+let yazl: typeof yazlModule | undefined;
+const loadYazl = () => (yazl ??= createRequire(import.meta.url)('yazl') as typeof yazlModule);
 
 /** One selected entry with its full path (the archive keeps it relative to its parent). */
 export interface ArchiveEntry {
@@ -39,7 +44,7 @@ function mtime(doc: FileDoc): Date {
  */
 export function zipStream(files: FilesService, inst: InstanceRef, name: string, entries: ArchiveEntry[]): Readable {
   useNativeCrc32();
-  const zip = new yazl.ZipFile();
+  const zip = new (loadYazl().ZipFile)();
   // A PassThrough at run time; the typings only say NodeJS.ReadableStream.
   const out = zip.outputStream as unknown as Readable;
   zip.on('error', (err: Error) => out.destroy(err));
