@@ -43,6 +43,12 @@ export interface MountOptions {
   methods?: Record<string, ExtraMethodHandler>;
   /** Headers added to every answer (e.g. `WWW-Authenticate` is the resolver's business; this is for others). */
   headers?: Record<string, string>;
+  /**
+   * The mount of one request when it is longer than the route's (a user name in the address, as Nextcloud's
+   * `/remote.php/dav/files/<user>`), from the raw path under the fixed mount; throws a DAV error (404, 400) for a path
+   * that names none. Hrefs, lock roots and Destination headers then stay under the address the client used.
+   */
+  mountOf?(rawPath: string, fixedMount: string): string;
 }
 
 /** The public origin of a request, as the client addressed it (Host header, TLS or a proxy's X-Forwarded-Proto). */
@@ -81,12 +87,13 @@ export function mountDav(app: FastifyInstance, opts: MountOptions): void {
   setErrorFamily(app, davErrorRenderer);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
-  const mount = (app.prefix + opts.path).replace(/\/+$/, '');
+  const fixedMount = (app.prefix + opts.path).replace(/\/+$/, '');
   const methods = [...new Set([...DavCore.methods, ...Object.keys(opts.methods ?? {})])];
 
   const handler = async (req: FastifyRequest, res: FastifyReply) => {
-    const rawPath = (req.raw.url ?? '/').split('?')[0];
-    if (rawPath !== mount && !rawPath.startsWith(`${mount}/`)) throw DavErrors.notFound();
+    const rawPath = (req.raw.url ?? '/').split('?')[0] as string;
+    if (rawPath !== fixedMount && !rawPath.startsWith(`${fixedMount}/`)) throw DavErrors.notFound();
+    const mount = opts.mountOf ? opts.mountOf(rawPath, fixedMount) : fixedMount;
     const path = decodeDavPath(rawPath.slice(mount.length));
     const tree = await opts.resolve(req);
     const abort = new AbortController();
