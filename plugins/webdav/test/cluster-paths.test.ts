@@ -1,41 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { DEVICE_PASSWORDS } from '@cozy-ts/kernel';
-import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
-import { basicHeader, PLUGINS } from './helpers.ts';
-
-interface Reply {
-  status: number;
-  body: string;
-}
+import { startTwoDavProcesses } from './helpers.ts';
 
 t.test('what one process renames, moves or deletes is never served stale by the other', async (t) => {
-  const files = await mkdtemp(join(tmpdir(), 'webdav-paths-'));
-  t.teardown(() => rm(files, { recursive: true, force: true }));
-  const { p1, p2 } = await startTwoProcesses(t, { config: { plugins: { ...PLUGINS, '@cozy-ts/plugin-vfs-local': { root: files } } } });
-  await p1.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  await p2.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  const port1 = (p1.kernel.app.server.address() as AddressInfo).port;
-  const port2 = (p2.kernel.app.server.address() as AddressInfo).port;
-  const domain = `127.0.0.1:${port1}`;
-  const inst = await p1.createInstance(domain);
-  const { password } = await p1.kernel.container.resolve(DEVICE_PASSWORDS.token).create(inst, 'two', ['files']);
-  const send = (port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
-    new Promise<Reply>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: `/dav/files${path}`, method, headers: { host: domain, authorization: basicHeader('me', password), ...headers }, agent: false }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  const one = (method: string, path: string, headers?: Record<string, string>, body?: string) => send(port1, method, path, headers, body);
-  const two = (method: string, path: string, headers?: Record<string, string>, body?: string) => send(port2, method, path, headers, body);
+  const { one, two, domain } = await startTwoDavProcesses(t);
   const dest = (path: string) => ({ destination: `http://${domain}/dav/files${path}` });
 
   t.equal((await one('MKCOL', '/docs/')).status, 201);

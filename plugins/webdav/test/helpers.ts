@@ -1,7 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEVICE_PASSWORDS, type DeviceScope, type InstanceDoc } from '@cozy-ts/kernel';
 import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
+import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
 
 export interface WebdavEnv {
   tk: TestKernel;
@@ -74,3 +78,40 @@ export function dav(env: WebdavEnv, method: string, path: string, init: { header
 }
 
 export const PROPFIND_ALL = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>';
+
+export interface TwoProcessReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export type TwoProcessSend = (method: string, path: string, headers?: Record<string, string>, body?: string) => Promise<TwoProcessReply>;
+
+/**
+ * Two kernels over one store and one cluster, both listening, serving one instance through `/dav/files` with a
+ * device password: process 2 is reached with process 1's Host, as behind a proxy.
+ */
+export async function startTwoDavProcesses(t: Parameters<typeof startTwoProcesses>[0]): Promise<{ one: TwoProcessSend; two: TwoProcessSend; domain: string }> {
+  const files = await mkdtemp(join(tmpdir(), 'webdav-two-'));
+  t.teardown(() => rm(files, { recursive: true, force: true }));
+  const { p1, p2 } = await startTwoProcesses(t, { config: { plugins: { ...PLUGINS, '@cozy-ts/plugin-vfs-local': { root: files } } } });
+  await p1.kernel.app.listen({ host: '127.0.0.1', port: 0 });
+  await p2.kernel.app.listen({ host: '127.0.0.1', port: 0 });
+  const port1 = (p1.kernel.app.server.address() as AddressInfo).port;
+  const port2 = (p2.kernel.app.server.address() as AddressInfo).port;
+  const domain = `127.0.0.1:${port1}`;
+  const inst = await p1.createInstance(domain);
+  const { password } = await p1.kernel.container.resolve(DEVICE_PASSWORDS.token).create(inst, 'two', ['files']);
+  const authorization = basicHeader('me', password);
+  const sender = (port: number): TwoProcessSend => (method, path, headers = {}, body) =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `/dav/files${path}`, method, headers: { host: domain, authorization, ...headers }, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { one: sender(port1), two: sender(port2), domain };
+}
