@@ -7,14 +7,12 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { Session, type Profiler } from 'node:inspector';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEVICE_PASSWORDS, type DevicePasswordService } from '../../kernel/src/index.ts';
-import { startTestKernel } from '../../kernel/src/testing/test-kernel.ts';
 import { repoRoot } from '../../test/helpers/processes.ts';
 import { Cleanup } from '../lib/report.ts';
+import { startOurSyncServer } from './our-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,14 +61,7 @@ async function main(): Promise<void> {
   cleanup.dir(root);
   const template = join(root, 'template');
   await run(PY, [join(SCRIPTS, 'gen_pim_data.py'), template, '--events', String(values.events), '--cards', String(values.cards), '--events-dir', 'cal/bench-events', '--cards-dir', 'card/bench-contacts']);
-  const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-sync': {} } }, baseDir: repoRoot });
-  cleanup.add(() => tk.close());
-  await tk.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = tk.kernel.app.server.address() as AddressInfo;
-  const inst = await tk.createInstance(`127.0.0.1:${port}`);
-  const devices = tk.kernel.container.resolve<DevicePasswordService>(DEVICE_PASSWORDS.token);
-  const { password } = await devices.create(inst, 'bench', ['calendars', 'contacts']);
-  const base = `http://127.0.0.1:${port}/sync`;
+  const { password, base } = await startOurSyncServer(cleanup);
   const local = join(root, 'local');
   await cp(template, local, { recursive: true });
   const conf = join(root, 'config');

@@ -17,15 +17,13 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, cp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEVICE_PASSWORDS, type DevicePasswordService } from '../../kernel/src/index.ts';
-import { startTestKernel } from '../../kernel/src/testing/test-kernel.ts';
 import { freePort, repoRoot } from '../../test/helpers/processes.ts';
 import { loadavg } from 'node:os';
 import { Cleanup, fmt, median, printJson, table } from '../lib/report.ts';
+import { startOurSyncServer } from './our-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -73,15 +71,8 @@ interface Target {
 let ourServer: Server | undefined;
 
 async function ours(): Promise<Target> {
-  const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-sync': {} } }, baseDir: repoRoot });
-  cleanup.add(() => tk.close());
-  ourServer = tk.kernel.app.server;
-  await tk.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = tk.kernel.app.server.address() as AddressInfo;
-  const inst = await tk.createInstance(`127.0.0.1:${port}`);
-  const devices = tk.kernel.container.resolve<DevicePasswordService>(DEVICE_PASSWORDS.token);
-  const { password } = await devices.create(inst, 'bench', ['calendars', 'contacts']);
-  const base = `http://127.0.0.1:${port}/sync`;
+  const { server, password, base } = await startOurSyncServer(cleanup);
+  ourServer = server;
   return { name: 'cozy-ts', url: `${base}/`, user: 'bench', password, eventsUrl: `${base}/calendars/bench-events/`, cardsUrl: `${base}/contacts/bench-contacts/` };
 }
 
