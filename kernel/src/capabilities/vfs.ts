@@ -211,6 +211,17 @@ export const VfsErrors = {
   writerClosed: defineError('COZY_ERR_VFS_WRITER_CLOSED', 500, 'The writer was already committed or aborted'),
 } as const;
 
+/**
+ * What every backend checks at commit, before a content becomes visible: the byte count and the MD5 the caller
+ * announced (412 either way). Shared so that local and remote backends refuse the same bodies with the same errors.
+ */
+export function checkWrittenContent(limits: Pick<WriteOptions, 'expectedSize' | 'expectedMd5'>, bytes: number, md5: Uint8Array): void {
+  if (limits.expectedSize !== undefined && bytes !== limits.expectedSize) {
+    throw VfsErrors.sizeMismatch(`Received ${bytes} bytes, ${limits.expectedSize} were announced`);
+  }
+  if (limits.expectedMd5 !== undefined && !Buffer.from(md5).equals(Buffer.from(limits.expectedMd5))) throw VfsErrors.md5Mismatch();
+}
+
 // cozy-stack ids are 32 hex chars; well-known ones (io.cozy.files.root-dir) and imported ones vary, so any
 // name-safe id of at least 5 chars (the local layout splits it after 4) is accepted.
 const FILE_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{3,126}[A-Za-z0-9_-]$/;

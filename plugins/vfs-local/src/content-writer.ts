@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { unlink } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { VfsErrors, type ContentInfo, type ContentWriter, type WriteOptions } from '@cozy-ts/kernel';
+import { VfsErrors, checkWrittenContent, type ContentInfo, type ContentWriter, type WriteOptions } from '@cozy-ts/kernel';
 import { ignoreMissing, vfsError } from './fs-errors.ts';
 import { md5Pool, type Md5Job } from './md5-pool.ts';
 import type { Temporary } from './temporaries.ts';
@@ -97,7 +97,7 @@ export class TempFileWriter extends Writable implements ContentWriter {
     try {
       await this.#ended();
       const md5 = await this.#digest();
-      this.#verify(md5);
+      checkWrittenContent(this.setup.limits, this.#bytes, md5);
       const versionKept = await this.setup.place(this.setup.temporary.path);
       this.#state = 'committed';
       this.setup.temporary.release();
@@ -250,13 +250,6 @@ export class TempFileWriter extends Writable implements ContentWriter {
     }
   }
 
-  #verify(md5: Buffer): void {
-    const { expectedSize, expectedMd5 } = this.setup.limits;
-    if (expectedSize !== undefined && this.#bytes !== expectedSize) {
-      throw VfsErrors.sizeMismatch(`Received ${this.#bytes} bytes, ${expectedSize} were announced`);
-    }
-    if (expectedMd5 !== undefined && !md5.equals(Buffer.from(expectedMd5))) throw VfsErrors.md5Mismatch();
-  }
 
   async #close(): Promise<void> {
     if (this.#closed) return;

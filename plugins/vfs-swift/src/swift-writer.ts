@@ -2,7 +2,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { VfsErrors, type ContentInfo, type ContentWriter, type CozyError, type WriteOptions } from '@cozy-ts/kernel';
+import { VfsErrors, checkWrittenContent, type ContentInfo, type ContentWriter, type CozyError, type WriteOptions } from '@cozy-ts/kernel';
 import { MiB } from './config.ts';
 import { ObjectUpload } from './object-upload.ts';
 import { segmentsPrefix } from './object-names.ts';
@@ -99,7 +99,7 @@ export class SwiftWriter extends Writable implements ContentWriter {
     try {
       await this.#ended();
       const md5 = this.#hash.digest();
-      this.#verify(md5);
+      checkWrittenContent(this.setup.limits, this.#bytes, md5);
       await this.#place(md5);
       const versionKept = await this.setup.placed();
       this.#state = 'committed';
@@ -232,13 +232,6 @@ export class SwiftWriter extends Writable implements ContentWriter {
     }
   }
 
-  #verify(md5: Buffer): void {
-    const { expectedSize, expectedMd5 } = this.setup.limits;
-    if (expectedSize !== undefined && this.#bytes !== expectedSize) {
-      throw VfsErrors.sizeMismatch(`Received ${this.#bytes} bytes, ${expectedSize} were announced`);
-    }
-    if (expectedMd5 !== undefined && !md5.equals(Buffer.from(expectedMd5))) throw VfsErrors.md5Mismatch();
-  }
 
   #liveKey(): string {
     return `${this.setup.container}/${this.#prefix()}`;
