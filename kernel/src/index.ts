@@ -24,6 +24,7 @@ export { KERNEL_VERSION } from './version.ts';
 export { AUTH, SESSIONS, DEVICE_PASSWORDS } from './capabilities/kernel-services.ts';
 export { REALTIME, type RealtimeService, type RealtimeEvent, type RealtimeVerb } from './capabilities/realtime.ts';
 export { JOBS, type JobsService, type JobDoc, type JobState, type JobOptions, type JobRequest, type WorkerDefinition, type WorkerContext } from './capabilities/jobs.ts';
+export { ContentWriterBase, type ContentWriterState } from './capabilities/content-writer-base.ts';
 export { VFS, VfsErrors, checkWrittenContent, VFS_TRASH_PATH, VFS_RESERVED_NAMES, isValidFileId, isValidInternalId, isValidThumbFormat, checkFileId, checkVersionRef, checkThumbnailRef, vfsPathSegments, vfsEntrySegments, newInternalId, type VfsContent, type ContentRef, type VersionRef, type ByteRange, type WriteOptions, type ContentInfo, type ContentStat, type ContentWriter, type StoredEntry } from './capabilities/vfs.ts';
 export type { AuthService, RequestAuth, AuthKind } from './auth/auth-service.ts';
 export type { SessionService, SessionDoc } from './auth/sessions.ts';

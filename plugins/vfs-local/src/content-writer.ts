@@ -1,9 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { unlink } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { VfsErrors, checkWrittenContent, type ContentInfo, type ContentWriter, type WriteOptions } from '@cozy-ts/kernel';
+import { ContentWriterBase, VfsErrors, type WriteOptions } from '@cozy-ts/kernel';
 import { ignoreMissing, vfsError } from './fs-errors.ts';
 import { md5Pool, type Md5Job } from './md5-pool.ts';
 import type { Temporary } from './temporaries.ts';
@@ -33,8 +31,6 @@ const SLICES = 4;
  */
 const WRITEBACK_BYTES = 32 * MiB;
 
-type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
-
 type Hasher = { kind: 'here'; hash: Hash } | { kind: 'worker'; job: Md5Job };
 
 interface Slice {
@@ -49,10 +45,7 @@ interface Slice {
  * every way out but a successful commit: an error, a destroy, an abort, a failed verification.
  * Backpressure: a chunk's callback waits while every slice is still being written or hashed.
  */
-export class TempFileWriter extends Writable implements ContentWriter {
-  #bytes = 0;
-  #state: State = 'open';
-  #error: unknown;
+export class TempFileWriter extends ContentWriterBase {
   /** The first write, hash or background sync failure; every later step stops on it. */
   #failure: unknown;
   #closed = false;
@@ -69,11 +62,7 @@ export class TempFileWriter extends Writable implements ContentWriter {
   #writeback?: Promise<void>;
 
   constructor(private readonly setup: WriterSetup) {
-    super();
-  }
-
-  get bytesWritten(): number {
-    return this.#bytes;
+    super(setup.limits);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -84,47 +73,28 @@ export class TempFileWriter extends Writable implements ContentWriter {
     this.#flush().then(() => callback(), (err: unknown) => callback(vfsError(err) as Error));
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (error) this.#error ??= error;
-    // Destroyed after 'finish' (autoDestroy): the temporary waits for commit(). Otherwise it is garbage.
-    if (!error && this.writableFinished) return callback(null);
-    this.#remove().then(() => callback(error), () => callback(error));
+  protected digest(): Promise<Buffer> {
+    return this.#digest();
   }
 
-  async commit(): Promise<ContentInfo> {
-    if (this.#state !== 'open') throw VfsErrors.writerClosed();
-    this.#state = 'committing';
-    try {
-      await this.#ended();
-      const md5 = await this.#digest();
-      checkWrittenContent(this.setup.limits, this.#bytes, md5);
-      const versionKept = await this.setup.place(this.setup.temporary.path);
-      this.#state = 'committed';
-      this.setup.temporary.release();
-      return { size: this.#bytes, md5, versionKept };
-    } catch (err) {
-      this.#state = 'failed';
-      await this.#remove();
-      throw vfsError(err);
-    }
+  protected place(): Promise<boolean> {
+    return this.setup.place(this.setup.temporary.path);
   }
 
-  async abort(): Promise<void> {
-    // During a commit the commit owns the temporary (it removes it if it fails).
-    if (this.#state === 'committed' || this.#state === 'committing') return;
-    this.#state = 'aborted';
-    if (!this.destroyed) this.destroy();
-    await this.#remove();
+  protected committed(): void {
+    this.setup.temporary.release();
+  }
+
+  protected discard(): Promise<void> {
+    return this.#remove();
+  }
+
+  protected failure(err: unknown): unknown {
+    return vfsError(err);
   }
 
   async #append(chunk: Buffer): Promise<void> {
-    const size = this.#bytes + chunk.length;
-    const { maxSize, expectedSize } = this.setup.limits;
-    if (maxSize !== undefined && size > maxSize) throw VfsErrors.tooLarge(`The file is larger than ${maxSize} bytes`);
-    if (expectedSize !== undefined && size > expectedSize) {
-      throw VfsErrors.sizeMismatch(`The body is longer than the announced ${expectedSize} bytes`);
-    }
-    this.#bytes = size;
+    this.count(chunk.length);
     let copied = 0;
     while (copied < chunk.length) {
       const slice = await this.#freeSlice();
@@ -237,19 +207,6 @@ export class TempFileWriter extends Writable implements ContentWriter {
     const hasher = this.#hasher ?? { kind: 'here', hash: createHash('md5') };
     return hasher.kind === 'worker' ? hasher.job.digest() : hasher.hash.digest();
   }
-
-  async #ended(): Promise<void> {
-    if (this.#error !== undefined) throw this.#error;
-    if (this.destroyed && !this.writableFinished) throw VfsErrors.writerClosed();
-    if (this.writableFinished) return;
-    if (!this.writableEnded) this.end();
-    try {
-      await finished(this);
-    } catch (err) {
-      throw this.#error ?? err;
-    }
-  }
-
 
   async #close(): Promise<void> {
     if (this.#closed) return;

@@ -1,8 +1,6 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { VfsErrors, checkWrittenContent, type ContentInfo, type ContentWriter, type CozyError, type WriteOptions } from '@cozy-ts/kernel';
+import { ContentWriterBase, VfsErrors, type CozyError, type WriteOptions } from '@cozy-ts/kernel';
 import { MiB } from './config.ts';
 import { ObjectUpload } from './object-upload.ts';
 import { segmentsPrefix } from './object-names.ts';
@@ -35,7 +33,6 @@ const SMALL_BODY = MiB;
 /** Room for the network chunks that arrive while a write to Swift waits for its socket. */
 const BUFFERED_BYTES = MiB;
 
-type State = 'open' | 'committing' | 'committed' | 'failed' | 'aborted';
 type Segment = { path: string; etag: string; size: number };
 
 /**
@@ -47,11 +44,8 @@ type Segment = { path: string; etag: string; size: number };
  * - larger than a segment: segments under `.segments/<name>/<writer>/`, then a static large object manifest
  *   at commit. Until then the segments are temporaries: removed on every way out but a successful commit.
  */
-export class SwiftWriter extends Writable implements ContentWriter {
-  #bytes = 0;
+export class SwiftWriter extends ContentWriterBase {
   readonly #hash = createHash('md5');
-  #state: State = 'open';
-  #error: unknown;
   #mode: 'stream' | 'buffer' | 'segments';
   #upload?: ObjectUpload;
   #opening?: Promise<ObjectUpload>;
@@ -65,17 +59,13 @@ export class SwiftWriter extends Writable implements ContentWriter {
   #cleanup?: Promise<void>;
 
   constructor(private readonly setup: WriterSetup) {
-    super({ highWaterMark: BUFFERED_BYTES });
+    super(setup.limits, { highWaterMark: BUFFERED_BYTES });
     this.#writer = `${setup.processToken}-${randomBytes(6).toString('hex')}`;
     const { expectedSize } = setup.limits;
     const seg = setup.segmentSize;
     if (expectedSize === undefined) this.#mode = seg === null ? 'stream' : 'buffer';
     else this.#mode = seg !== null && expectedSize > seg ? 'segments' : 'stream';
     if (this.#mode === 'segments') this.setup.live.add(this.#liveKey());
-  }
-
-  get bytesWritten(): number {
-    return this.#bytes;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -87,45 +77,32 @@ export class SwiftWriter extends Writable implements ContentWriter {
     callback();
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (error) this.#error ??= error;
-    if (!error && this.writableFinished) return callback(null);
-    this.#discard().then(() => callback(error), () => callback(error));
+  protected digest(): Promise<Buffer> {
+    return Promise.resolve(this.#hash.digest());
   }
 
-  async commit(): Promise<ContentInfo> {
-    if (this.#state !== 'open') throw VfsErrors.writerClosed();
-    this.#state = 'committing';
-    try {
-      await this.#ended();
-      const md5 = this.#hash.digest();
-      checkWrittenContent(this.setup.limits, this.#bytes, md5);
-      await this.#place(md5);
-      const versionKept = await this.setup.placed();
-      this.#state = 'committed';
-      this.setup.live.delete(this.#liveKey());
-      return { size: this.#bytes, md5, versionKept };
-    } catch (err) {
-      this.#state = 'failed';
-      await this.#discard();
-      throw swiftError(err, () => this.#noContainer());
-    }
+  protected async place(md5: Buffer): Promise<boolean> {
+    await this.#place(md5);
+    return this.setup.placed();
   }
 
-  async abort(): Promise<void> {
-    if (this.#state === 'committed' || this.#state === 'committing') return;
-    this.#state = 'aborted';
-    if (!this.destroyed) this.destroy();
-    await this.#discard();
+  protected committed(): void {
+    this.setup.live.delete(this.#liveKey());
+  }
+
+  protected discard(): Promise<void> {
+    return this.#discard();
+  }
+
+  protected failure(err: unknown): unknown {
+    return swiftError(err, () => this.#noContainer());
   }
 
   async #append(chunk: Buffer): Promise<void> {
-    const size = this.#bytes + chunk.length;
-    const { maxSize, expectedSize } = this.setup.limits;
-    if (maxSize !== undefined && size > maxSize) throw VfsErrors.tooLarge(`The file is larger than ${maxSize} bytes`);
-    if (expectedSize !== undefined && size > expectedSize) throw VfsErrors.sizeMismatch(`The body is longer than the announced ${expectedSize} bytes`);
-    if (this.setup.maxBytes !== null && size > this.setup.maxBytes) throw VfsErrors.tooLarge(`The storage takes files up to ${this.setup.maxBytes} bytes`);
-    this.#bytes = size;
+    this.count(chunk.length);
+    if (this.setup.maxBytes !== null && this.bytesWritten > this.setup.maxBytes) {
+      throw VfsErrors.tooLarge(`The storage takes files up to ${this.setup.maxBytes} bytes`);
+    }
     this.#hash.update(chunk);
     switch (this.#mode) {
       case 'stream':
@@ -133,7 +110,7 @@ export class SwiftWriter extends Writable implements ContentWriter {
         return;
       case 'buffer':
         this.#held.push(chunk);
-        if (size > Math.min(SMALL_BODY, this.setup.segmentSize ?? Infinity)) {
+        if (this.bytesWritten > Math.min(SMALL_BODY, this.setup.segmentSize ?? Infinity)) {
           this.#mode = 'segments';
           this.setup.live.add(this.#liveKey());
           const held = this.#held;
@@ -154,7 +131,7 @@ export class SwiftWriter extends Writable implements ContentWriter {
       const { req, response } = await this.setup.client.openUpload(path, headers);
       this.#upload = new ObjectUpload(req, response, path);
       // Aborted while the connection was being opened.
-      if (this.#state === 'aborted' || this.#state === 'failed') this.#upload.abort();
+      if (this.state === 'aborted' || this.state === 'failed') this.#upload.abort();
       return this.#upload;
     })();
     return this.#opening;
@@ -220,19 +197,6 @@ export class SwiftWriter extends Writable implements ContentWriter {
     await this.setup.client.put(path, JSON.stringify(manifest), { ...headers, 'x-object-meta-cozy-md5': hex, 'x-object-meta-cozy-writer': this.#writer }, { 'multipart-manifest': 'put' });
   }
 
-  async #ended(): Promise<void> {
-    if (this.#error !== undefined) throw this.#error;
-    if (this.destroyed && !this.writableFinished) throw VfsErrors.writerClosed();
-    if (this.writableFinished) return;
-    if (!this.writableEnded) this.end();
-    try {
-      await finished(this);
-    } catch (err) {
-      throw this.#error ?? err;
-    }
-  }
-
-
   #liveKey(): string {
     return `${this.setup.container}/${this.#prefix()}`;
   }
@@ -261,7 +225,7 @@ export class SwiftWriter extends Writable implements ContentWriter {
           // Left for cleanupTemporaries once this writer is gone (Swift unreachable now).
         }
       }
-      if (this.#state !== 'committing') this.setup.live.delete(this.#liveKey());
+      if (this.state !== 'committing') this.setup.live.delete(this.#liveKey());
     })();
     return this.#cleanup;
   }
