@@ -14,8 +14,10 @@ export function unsignValue(secretB64: string, purpose: string, signed: string):
   const dot = signed.indexOf('.');
   if (dot <= 0) return null;
   const body = signed.slice(0, dot);
-  const given = Buffer.from(signed.slice(dot + 1), 'base64url');
-  const expected = Buffer.from(mac(secretB64, purpose, body), 'base64url');
+  // The MAC's text is compared, not its decoded bytes: base64's last character carries unused bits, so another
+  // spelling of the same bytes would otherwise pass as the signed value.
+  const given = Buffer.from(signed.slice(dot + 1), 'utf8');
+  const expected = Buffer.from(mac(secretB64, purpose, body), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   return Buffer.from(body, 'base64url').toString('utf8');
 }
