@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 
 export { definePlugin } from './plugin-api.ts';
+export { BoundedMap } from './bounded-map.ts';
 export type { CozyPlugin, PluginContext, PluginHealth, PluginManifest, Requirement, RouteOptions, HealthStatus } from './plugin-api.ts';
 export { defineCapability, type Capability } from './capabilities/capability.ts';
 export { STORE, CLUSTER, INSTANCES, DOC_EVENTS } from './capabilities/kernel-services.ts';

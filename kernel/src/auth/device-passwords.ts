@@ -1,4 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
+import { BoundedMap } from '../bounded-map.ts';
 import { defineError } from '../errors.ts';
 import type { ClusterPorts } from '../cluster/types.ts';
 import type { InstanceRef } from '../instances/instance.ts';
@@ -84,7 +85,7 @@ function cacheKey(inst: InstanceRef, id: string): string {
 }
 
 export class DevicePasswordService {
-  readonly #verified = new Map<string, Verified>();
+  readonly #verified = new BoundedMap<string, Verified>(CACHE_SIZE);
   readonly #ttlMs: number;
   /** Bumped by every revocation, so a read that started before one cannot put the revoked password back. */
   #epoch = 0;
@@ -181,7 +182,6 @@ export class DevicePasswordService {
     }
     const permissions = PermissionSet.fromScope(doc.scopes.map((s) => DEVICE_SCOPES[s]).join(' '));
     if (epoch === this.#epoch) {
-      if (this.#verified.size >= CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
       this.#verified.set(key, { doc, permissions, until: Date.now() + this.#ttlMs });
     }
     return { doc, permissions };

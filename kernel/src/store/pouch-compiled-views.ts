@@ -21,6 +21,7 @@
  */
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
+import { BoundedMap } from '../bounded-map.ts';
 
 type Emit = (key: unknown, value?: unknown) => void;
 type Fn = (...args: unknown[]) => unknown;
@@ -85,9 +86,8 @@ interface Compiled {
   slot: { emit?: Emit };
 }
 
-const compiled = new Map<string, Compiled>();
 /** Design documents are few; a bound keeps a database full of generated ones from growing this without end. */
-const MAX_COMPILED = 1000;
+const compiled = new BoundedMap<string, Compiled>(1000);
 
 function compile(source: string): Compiled {
   let hit = compiled.get(source);
@@ -103,7 +103,6 @@ function compile(source: string): Compiled {
   const fn = vm.runInContext(`(${source.trim().replace(/;\s*$/, '')})`, context) as unknown;
   if (typeof fn !== 'function') throw new TypeError('A view function must be a function');
   hit = { fn: fn as Fn, slot };
-  if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
   compiled.set(source, hit);
   return hit;
 }

@@ -1,4 +1,4 @@
-import type { InstanceRef } from '@cozy-ts/kernel';
+import { BoundedMap, type InstanceRef } from '@cozy-ts/kernel';
 
 /** About 200 bytes each at most (prefix, path, id): a few MiB when full. */
 const MAX_HINTS = 20_000;
@@ -18,25 +18,20 @@ export interface PathHint {
 }
 
 export class PathHints {
-  readonly #ids = new Map<string, PathHint>();
+  readonly #ids: BoundedMap<string, PathHint>;
 
-  constructor(private readonly max = MAX_HINTS) {}
+  constructor(max = MAX_HINTS) {
+    this.#ids = new BoundedMap(max);
+  }
 
   get(inst: InstanceRef, path: string): PathHint | undefined {
-    const key = `${inst.prefix}\n${path}`;
-    const hint = this.#ids.get(key);
-    if (hint !== undefined) {
-      // Refreshed on use: the least recently used hint is the first in the map's order.
-      this.#ids.delete(key);
-      this.#ids.set(key, hint);
-    }
-    return hint;
+    // Refreshed on use: the least recently used hint is the first forgotten.
+    return this.#ids.touch(`${inst.prefix}\n${path}`);
   }
 
   set(inst: InstanceRef, path: string, id: string, dir: boolean): void {
     const key = `${inst.prefix}\n${path}`;
     this.#ids.delete(key);
-    if (this.#ids.size >= this.max) this.#ids.delete(this.#ids.keys().next().value as string);
     this.#ids.set(key, { id, dir });
   }
 
