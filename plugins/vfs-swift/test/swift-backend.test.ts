@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -320,6 +320,50 @@ if (swift) {
     const tk = await startTestKernel({ config: { plugins: { '@cozy-ts/plugin-vfs-swift': { ...configFor(swift, { authUrl }) } } } });
     t.teardown(() => tk.close());
     t.match(await tk.kernel.healthChecks().find((c) => c.name === 'fs')?.run(), { status: 'down', detail: /swift/ });
+  });
+
+  t.test('deletes in bulk when Swift has the bulk middleware, one by one when it has not', async (t) => {
+    // A forwarding proxy in front of Swift that counts calls and, when asked, hides the bulk middleware: without
+    // it Swift takes `POST /v1/AUTH_x?bulk-delete` for an account metadata update and answers 204.
+    const calls: string[] = [];
+    let hideBulk = false;
+    const target = new URL(swift.authUrl);
+    const proxy = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://proxy');
+      if (hideBulk && req.method === 'POST') url.searchParams.delete('bulk-delete');
+      calls.push(`${req.method} ${url.searchParams.has('bulk-delete') ? 'bulk' : url.pathname.split('/').length > 3 ? 'object' : 'account'}`);
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (answer) => {
+        const headers = { ...answer.headers };
+        const storage = headers['x-storage-url'];
+        if (typeof storage === 'string') headers['x-storage-url'] = storage.replace(target.host, `127.0.0.1:${port}`);
+        res.writeHead(answer.statusCode ?? 502, headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.writeHead(502).end());
+      req.pipe(upstream);
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => proxy.close(() => r())));
+    const authUrl = `http://127.0.0.1:${port}${target.pathname}`;
+
+    for (const [mode, hidden] of [['bulk', false], ['one by one', true]] as const) {
+      hideBulk = hidden;
+      const { vfs, inst } = await setup(t, { authUrl });
+      const container = vfs.container(inst);
+      const objects = ['a', 'b', 'c', 'd', 'e'].map((n) => `dir/${n}`);
+      for (const name of objects) await vfs.client.put(`/${container}/${name}`, name);
+      for (const round of [1, 2]) {
+        calls.length = 0;
+        const batch = round === 1 ? [...objects.slice(0, 3), 'dir/missing'] : objects.slice(3);
+        await vfs.client.deleteMany(container, batch);
+        const deletes = calls.filter((c) => c === 'DELETE object').length;
+        const bulks = calls.filter((c) => c.endsWith(' bulk') || c === 'POST account').length;
+        if (!hidden) t.same([bulks, deletes], [1, 0], `${mode}, round ${round}: one bulk call`);
+        else t.same([bulks, deletes], [round === 1 ? 1 : 0, batch.length], `${mode}, round ${round}: ${round === 1 ? 'one refused bulk call, then' : 'no more bulk calls,'} a DELETE per object, the missing one included`);
+      }
+      t.same(await names(swift, vfs, inst, 'dir/'), [], `${mode}: every object is gone`);
+    }
   });
 
   // Last: it stops the proxy.
