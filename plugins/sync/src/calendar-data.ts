@@ -1,6 +1,7 @@
 import ICAL from 'ical.js';
 import { parseTimeRange, type TimeRange } from './filters.ts';
 import { parseCalendar } from './ical.ts';
+import { registerReferencedZones } from './standard-zones.ts';
 import { componentInterval, expandObject, overlaps, toMs, type ExpandLimits } from './recurrence.ts';
 import { SyncErrors } from './sync-errors.ts';
 import { childrenNamed, child, elements, is, type XmlElement } from './dav.ts';
@@ -111,6 +112,7 @@ export function shapeCalendarData(raw: string, req: CalendarDataRequest, limits:
   let text = raw;
   if (req.expand) text = expandObject(parseCalendar(raw), req.expand.start, req.expand.end, limits);
   if (!req.select && !req.limitRecurrence) return text;
+  registerReferencedZones(text);
   const root = new ICAL.Component(ICAL.parse(text) as unknown as JCal);
   if (req.limitRecurrence) limitRecurrenceSet(root, req.limitRecurrence, limits.floatingZone);
   const jcal = req.select ? selectJcal(root.toJSON() as unknown as JCal, req.select) : (root.toJSON() as unknown as JCal);

@@ -19,6 +19,8 @@ export interface CollectionDoc extends Doc {
   color?: string;
   order?: string;
   timezone?: string;
+  /** RFC 7809 calendar-timezone-id: the TZID of `timezone`. */
+  timezoneId?: string;
   components?: CalendarComponent[];
   /** Dead properties set by PROPPATCH or extended MKCOL: Clark name → serialised element. */
   props?: Record<string, string>;
@@ -507,15 +509,23 @@ export class DavStore {
    * where database info would count every deleted document first (embedded adapter).
    */
   async #seqs(inst: InstanceRef, kind: HomeKind): Promise<string[]> {
-    return Promise.all(memberDoctypes(kind).map(async (doctype) => {
-      try {
-        const feed = await this.store.changes(inst, doctype, { descending: true, limit: 1 });
-        return feed.results[0]?.seq ?? '0';
-      } catch (err) {
-        if (isNotFound(err)) return '0';
-        throw err;
-      }
-    }));
+    return Promise.all(memberDoctypes(kind).map((doctype) => this.#lastSeq(inst, doctype)));
+  }
+
+  async #lastSeq(inst: InstanceRef, doctype: string): Promise<string> {
+    try {
+      const feed = await this.store.changes(inst, doctype, { descending: true, limit: 1 });
+      return String(feed.results[0]?.seq ?? '0');
+    } catch (err) {
+      if (isNotFound(err)) return '0';
+      throw err;
+    }
+  }
+
+  /** A home's ctag: the sequences of its collections' database and of its members' databases. */
+  async homeTag(inst: InstanceRef, kind: HomeKind): Promise<string> {
+    const [colls, members] = await Promise.all([this.#lastSeq(inst, collectionDoctype(kind)), this.#seqs(inst, kind)]);
+    return formatToken({ generation: 'home', seqs: [colls, ...members] });
   }
 
   async currentToken(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc): Promise<string> {

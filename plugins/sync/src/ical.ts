@@ -1,4 +1,5 @@
 import ICAL from 'ical.js';
+import { registerReferencedZones } from './standard-zones.ts';
 import { SyncErrors } from './sync-errors.ts';
 
 export type CalendarComponent = 'VEVENT' | 'VTODO';
@@ -34,6 +35,8 @@ export function parseCalendar(text: string): ParsedCalendar {
   let root: ICAL.Component;
   try {
     if (!/^\s*BEGIN:VCALENDAR/i.test(text)) throw new Error('not a VCALENDAR');
+    // RFC 7809: a standard TZID may come without its VTIMEZONE; ical.js must know it before any date is decoded.
+    registerReferencedZones(text);
     const jcal = ICAL.parse(text);
     if (!Array.isArray(jcal) || typeof jcal[0] !== 'string') throw new Error('more than one VCALENDAR');
     root = new ICAL.Component(jcal);

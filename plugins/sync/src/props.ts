@@ -4,6 +4,7 @@ import { COLLATIONS } from './filters.ts';
 import { DOCTYPES, type HomeKind } from './layout.ts';
 import { NS } from './namespaces.ts';
 import { BASE, hrefOf } from './paths.ts';
+import { tzidOf } from './timezone.ts';
 
 export interface PropName {
   ns: string;
@@ -14,12 +15,16 @@ export interface PropName {
 export interface PropResult extends PropName {
   status: number;
   value?: Xml;
+  /** A precondition element explaining a refusal (`<D:error>` of its propstat). */
+  error?: string;
 }
 
 /** What property answers need beside the resource itself, computed once per request. */
 export interface PropContext {
   /** Current sync token of a collection (also its ctag). */
   token(kind: HomeKind, coll: CollectionDoc): Promise<string>;
+  /** A home's ctag: it changes with any of its collections or their members. */
+  homeTag(kind: HomeKind): Promise<string>;
   canWrite(kind: HomeKind): boolean;
   maxResourceSize: number;
 }
@@ -97,6 +102,8 @@ export async function propValue(r: PropResource, p: PropName, ctx: PropContext):
       if (key === '{DAV:}resourcetype') return davEl('collection');
       if (key === '{DAV:}displayname') return text(r.kind === 'calendars' ? 'Calendars' : 'Address books');
       if (key === '{DAV:}supported-report-set') return reports([]);
+      // Not in RFC 4791, but clients that poll a home before its calendars read it when it is there.
+      if (key === `{${NS.CS}}getctag`) return text(await ctx.homeTag(r.kind));
       return undefined;
     case 'collection':
       return collectionProp(r.kind, r.coll, key, ctx);
@@ -133,6 +140,9 @@ async function collectionProp(kind: HomeKind, coll: CollectionDoc, key: string, 
         return opt(coll.order);
       case `{${NS.CALDAV}}calendar-timezone`:
         return opt(coll.timezone);
+      case `{${NS.CALDAV}}calendar-timezone-id`:
+        // RFC 7809 §5.2: set together with calendar-timezone; older calendars have only the VTIMEZONE.
+        return opt(coll.timezoneId ?? tzidOf(coll.timezone));
       case `{${NS.CALDAV}}supported-calendar-component-set`:
         return many((coll.components ?? ['VEVENT', 'VTODO']).map((c) => cal('comp', undefined, { name: c })));
       case `{${NS.CALDAV}}supported-calendar-data`:
@@ -190,13 +200,15 @@ export async function propResults(r: PropResource, names: PropName[], ctx: PropC
 /** Results grouped into propstats for a multistatus; `minimal` (Prefer: return=minimal) drops the 404s. */
 export function propStats(results: PropResult[], minimal = false): PropStat[] {
   const byStatus = new Map<number, Xml[]>();
+  const errors = new Map<number, string>();
   for (const r of results) {
     if (minimal && r.status === 404) continue;
     const q = { ns: r.ns, name: r.name };
     byStatus.set(r.status, [...(byStatus.get(r.status) ?? []), r.status === 200 && r.value ? el(q, r.value) : el(q)]);
+    if (r.error) errors.set(r.status, (errors.get(r.status) ?? '') + r.error);
   }
   if (byStatus.size === 0) return [{ status: 200, props: [new Xml('')] }];
-  return [...byStatus].map(([status, props]) => ({ status, props }));
+  return [...byStatus].map(([status, props]) => (errors.has(status) ? { status, props, error: errors.get(status) } : { status, props }));
 }
 
 export function resourceHref(r: PropResource): string {

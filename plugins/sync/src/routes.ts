@@ -11,7 +11,8 @@ import { parseAddressDataRequest, shapeAddressData } from './address-data.ts';
 import { parseCalendarDataRequest, shapeCalendarData } from './calendar-data.ts';
 import { busyPeriods, freeBusyCalendar, type BusyPeriod } from './freebusy.ts';
 import { SyncErrors, syncErrorRenderer } from './sync-errors.ts';
-import { calendarZone, parseTimezone } from './timezone.ts';
+import { calendarZone, parseTimezone, zoneById } from './timezone.ts';
+import { servedCalendar, timezonesMode } from './standard-zones.ts';
 import type { ExpandLimits } from './recurrence.ts';
 import { vcardAs, wantedVersion, type VcardVersion } from './vcard.ts';
 import {
@@ -24,8 +25,8 @@ const ALL_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PROPFIN
 /** Multigets of a whole collection carry one href element per member. */
 const XML_LIMITS = { maxDepth: 64, maxElements: 200_000 };
 const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, REPORT';
-/** What this server implements (RFC 4918 class 1 and 3, no locks; CalDAV, CardDAV, extended MKCOL). */
-const DAV_HEADER = '1, 3, extended-mkcol, calendar-access, addressbook';
+/** What this server implements (RFC 4918 class 1 and 3, no locks; CalDAV, time zones by reference, CardDAV, extended MKCOL). */
+const DAV_HEADER = '1, 3, extended-mkcol, calendar-access, calendar-no-timezone, addressbook';
 const CHALLENGE = 'Basic realm="Cozy", charset="UTF-8"';
 
 interface Caller {
@@ -161,6 +162,7 @@ class SyncHandler {
         if (!t) tokens.set(key, (t = this.dav.currentToken(caller.inst, kind, coll)));
         return t;
       },
+      homeTag: (kind) => this.dav.homeTag(caller.inst, kind),
       canWrite: (kind) => may(caller.auth, kind, 'PUT'),
       maxResourceSize: this.config.maxResourceSize,
     };
@@ -175,7 +177,8 @@ class SyncHandler {
   // ------------------------------------------------------------------ PROPFIND
 
   async #propfind(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
-    const request = readPropfind(xmlBody(req, this.config.maxXmlBody));
+    const root = xmlBody(req, this.config.maxXmlBody);
+    const request = readPropfind(root);
     const depthHeader = String(req.headers.depth ?? 'infinity').trim().toLowerCase();
     const depth = depthHeader === '0' ? 0 : 1;
     const mode = request.kind;
@@ -204,7 +207,7 @@ class SyncHandler {
         resources.push({ type: 'collection', kind: target.kind, coll });
         if (depth) {
           const rows = await this.dav.listMembers(caller.inst, target.kind, coll._id, wantsDocs);
-          resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsDocs)));
+          resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsDocs, this.#propfindShaper(req, root, target.kind, coll))));
         }
         break;
       }
@@ -212,7 +215,7 @@ class SyncHandler {
         const coll = await this.#collection(caller, target.kind, target.collection);
         const m = await this.dav.getMember(caller.inst, target.kind, coll._id, target.name);
         if (!m) throw SyncErrors.notFound();
-        resources.push(this.#memberResource(target.kind, coll._id, m));
+        resources.push(this.#memberResource(target.kind, coll._id, m, this.#propfindShaper(req, root, target.kind, coll)));
         break;
       }
     }
@@ -227,16 +230,26 @@ class SyncHandler {
     return sendXml(reply, 207, ms.toString());
   }
 
-  #memberResource(kind: HomeKind, coll: string, m: Member, body?: () => string): PropResource {
-    const row: MemberRow = { name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag, size: m.doc.dav && !body && this.dav.memberBody(m) === m.doc.dav.raw ? m.doc.dav.size : undefined };
+  /** A member with its body as this request shapes it (`bodyOf`, from `#bodyShaper`); its length is the body's. */
+  #memberResource(kind: HomeKind, coll: string, m: Member, bodyOf: (m: Member) => string): PropResource {
+    const row: MemberRow = { name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag };
     let cached: string | undefined;
-    return { type: 'member', kind, coll, row, body: body ?? (() => (cached ??= this.dav.memberBody(m))) };
+    return { type: 'member', kind, coll, row, body: () => (cached ??= bodyOf(m)) };
   }
 
-  async #memberResources(caller: Caller, kind: HomeKind, coll: string, rows: MemberRow[], wantsBody: boolean, bodyOf?: (m: Member) => string): Promise<PropResource[]> {
+  async #memberResources(caller: Caller, kind: HomeKind, coll: string, rows: MemberRow[], wantsBody: boolean, bodyOf: (m: Member) => string): Promise<PropResource[]> {
     if (!wantsBody) return rows.map((row) => ({ type: 'member', kind, coll, row }));
     const members = await this.dav.loadMembers(caller.inst, rows);
-    return members.map((m) => this.#memberResource(kind, coll, m, bodyOf ? () => bodyOf(m) : undefined));
+    return members.map((m) => this.#memberResource(kind, coll, m, bodyOf));
+  }
+
+  /**
+   * PROPFIND may ask for calendar-data or address-data too, shaped like in a report (RFC 4791 §9.6 and RFC 6352
+   * §10.4 define the elements for any request that asks for the property): partial retrieval, vCard version.
+   */
+  #propfindShaper(req: FastifyRequest, root: XmlElement | undefined, kind: HomeKind, coll: CollectionDoc): (m: Member) => string {
+    const zone = kind === 'calendars' ? calendarZone(coll.timezone) : undefined;
+    return this.#bodyShaper(kind, child(root, NS.DAV, 'prop'), req, zone ? { ...this.config, floatingZone: zone } : this.config);
   }
 
   // ------------------------------------------------------------------ REPORT
@@ -258,8 +271,11 @@ class SyncHandler {
     const mini = minimal(req);
     const cal = kind === 'calendars';
     // RFC 4791 §7.3: floating times are read in the query's timezone, else in the calendar's.
+    // RFC 7809 §5.3: or named by id.
     const tzEl = cal ? child(body, NS.CALDAV, 'timezone') : undefined;
-    const zone = tzEl ? parseTimezone(textOf(tzEl)) : cal ? calendarZone(coll.timezone) : undefined;
+    const tzIdEl = cal ? child(body, NS.CALDAV, 'timezone-id') : undefined;
+    if (tzEl && tzIdEl) throw SyncErrors.badRequest('timezone and timezone-id exclude each other');
+    const zone = tzEl ? parseTimezone(textOf(tzEl)) : tzIdEl ? zoneById(textOf(tzIdEl)).zone : cal ? calendarZone(coll.timezone) : undefined;
     const limits: ExpandLimits = zone ? { ...this.config, floatingZone: zone } : this.config;
     // Stored spans read floating times as UTC: in another zone they may move by up to a day.
     const slack = zone ? 86_400_000 : 0;
@@ -288,7 +304,7 @@ class SyncHandler {
           ms.addStatus(h, 404);
           continue;
         }
-        const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
+        const r = this.#memberResource(kind, coll._id, m, bodyOf);
         ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
       }
       return sendXml(reply, 207, ms.toString());
@@ -325,7 +341,7 @@ class SyncHandler {
             }
             if (!matchCalendar(parsed, filter, limits)) continue;
           }
-          const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
+          const r = this.#memberResource(kind, coll._id, m, bodyOf);
           ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
       }
@@ -365,7 +381,7 @@ class SyncHandler {
             truncated = true;
             break outer;
           }
-          const r = this.#memberResource(kind, coll._id, m, bodyOf ? () => bodyOf(m) : undefined);
+          const r = this.#memberResource(kind, coll._id, m, bodyOf);
           ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
       }
@@ -410,13 +426,17 @@ class SyncHandler {
     throw SyncErrors.unsupportedReport(`${body.name} is not supported on a ${cal ? 'calendar' : 'address book'}`);
   }
 
-  /** How calendar-data / address-data is shaped in a report: partial retrieval, recurrences, or a vCard version. */
-  #bodyShaper(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest, limits: ExpandLimits = this.config): ((m: Member) => string) | undefined {
+  /**
+   * How calendar-data / address-data is served in this request: partial retrieval, recurrences or a vCard version
+   * as asked, and VTIMEZONEs of standard zones added or left out as `CalDAV-Timezones` says (RFC 7809).
+   */
+  #bodyShaper(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest, limits: ExpandLimits = this.config): (m: Member) => string {
     if (kind === 'calendars') {
+      const mode = timezonesMode(req.headers['caldav-timezones']);
       const shape = parseCalendarDataRequest(child(prop, NS.CALDAV, 'calendar-data'));
-      if (!shape) return undefined;
+      if (!shape) return (m) => servedCalendar(this.dav.memberBody(m), mode);
       return (m) => {
-        const raw = this.dav.memberBody(m);
+        const raw = servedCalendar(this.dav.memberBody(m), mode);
         try {
           return shapeCalendarData(raw, shape, limits);
         } catch {
@@ -425,7 +445,7 @@ class SyncHandler {
       };
     }
     const shape = parseAddressDataRequest(child(prop, NS.CARDDAV, 'address-data'), String(req.headers.accept ?? ''));
-    if (!shape) return undefined;
+    if (!shape) return (m) => this.dav.memberBody(m);
     return (m) => shapeAddressData(this.dav.memberBody(m), m.doc.dav?.version ?? '4.0', shape);
   }
 
@@ -449,7 +469,7 @@ class SyncHandler {
     if (evaluateConditional({ 'if-none-match': req.headers['if-none-match'], 'if-match': req.headers['if-match'] }, { exists: true, etag: m.etag }, true) !== 'proceed') {
       return reply.status(req.headers['if-none-match'] !== undefined ? 304 : 412).send();
     }
-    let body = this.dav.memberBody(m);
+    let body = target.kind === 'calendars' ? servedCalendar(this.dav.memberBody(m), timezonesMode(req.headers['caldav-timezones'])) : this.dav.memberBody(m);
     let type = contentType(m.doctype);
     if (target.kind === 'contacts') {
       const v = wantedVersion(String(req.headers.accept ?? ''));
@@ -581,17 +601,35 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       doc.order = value;
       ok();
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-timezone') {
+      let tzid: string | undefined;
       if (!remove) {
         try {
-          parseTimezone(textOf(el));
+          tzid = parseTimezone(textOf(el)).tzid;
         } catch {
           // RFC 4791 §5.2.2: one VTIMEZONE in a VCALENDAR, or the property is refused.
           results.push({ ns: el.ns, name: el.name, status: 403 });
           continue;
         }
       }
+      // RFC 7809 §5.2: calendar-timezone-id follows (the TZID of the VTIMEZONE, or gone with it).
       doc.timezone = remove ? undefined : textOf(el);
+      doc.timezoneId = tzid;
       ok();
+    } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-timezone-id') {
+      if (remove) {
+        doc.timezone = undefined;
+        doc.timezoneId = undefined;
+        ok();
+        continue;
+      }
+      try {
+        const id = textOf(el).trim();
+        doc.timezone = zoneById(id).calendar;
+        doc.timezoneId = id;
+        ok();
+      } catch {
+        results.push({ ns: el.ns, name: el.name, status: 403, error: '<C:valid-timezone xmlns:C="urn:ietf:params:xml:ns:caldav"/>' });
+      }
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}supported-calendar-component-set') {
       if (!creating || remove) {
         results.push({ ns: el.ns, name: el.name, status: 403 });
@@ -612,6 +650,6 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       ok();
     }
   }
-  for (const k of ['displayname', 'description', 'color', 'order', 'timezone'] as const) if (doc[k] === undefined) delete doc[k];
+  for (const k of ['displayname', 'description', 'color', 'order', 'timezone', 'timezoneId'] as const) if (doc[k] === undefined) delete doc[k];
   return results;
 }

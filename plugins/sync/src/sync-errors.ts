@@ -39,6 +39,7 @@ export const SyncErrors = {
   calendarCollectionLocation: precondition('COZY_ERR_SYNC_CALENDAR_LOCATION', 403, 'Calendars can only be created in the calendar home', NS.CALDAV, 'calendar-collection-location-ok'),
   unsupportedCalendarDataReport: precondition('COZY_ERR_SYNC_CALENDAR_DATA_TYPE', 403, 'Only text/calendar 2.0 is served', NS.CALDAV, 'supported-calendar-data'),
   unsupportedCalendarCollation: precondition('COZY_ERR_SYNC_CALENDAR_COLLATION', 403, 'Unsupported collation', NS.CALDAV, 'supported-collation'),
+  invalidTimezone: precondition('COZY_ERR_SYNC_INVALID_TIMEZONE', 403, 'Unknown time zone identifier', NS.CALDAV, 'valid-timezone'),
   invalidFilter: precondition('COZY_ERR_SYNC_INVALID_FILTER', 400, 'Invalid calendar-query filter', NS.CALDAV, 'valid-filter'),
 
   invalidAddressData: precondition('COZY_ERR_SYNC_INVALID_VCARD', 400, 'Invalid vCard data', NS.CARDDAV, 'valid-address-data'),

@@ -1,4 +1,5 @@
 import ICAL from 'ical.js';
+import { standardZone } from './standard-zones.ts';
 import { SyncErrors } from './sync-errors.ts';
 
 /** Parsed VTIMEZONEs by their text: a calendar's timezone is read on every query of it. */
@@ -37,4 +38,19 @@ export function calendarZone(text: string | undefined): ICAL.Timezone | undefine
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A standard time zone named by id (RFC 7809 calendar-timezone-id, CALDAV:timezone-id in a query), and the
+ * calendar-timezone value it stands for; an id that is not a standard zone is 403 valid-timezone.
+ */
+export function zoneById(id: string): { zone: ICAL.Timezone; calendar: string } {
+  const std = standardZone(id.trim());
+  if (!std) throw SyncErrors.invalidTimezone(`${id.trim()} is not a time zone known here`);
+  return { zone: std.zone, calendar: `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//cozy.io//sync//EN\r\n${std.text}\r\nEND:VCALENDAR\r\n` };
+}
+
+/** The TZID of a calendar-timezone value, or undefined when it does not parse. */
+export function tzidOf(text: string | undefined): string | undefined {
+  return calendarZone(text)?.tzid;
 }

@@ -1,0 +1,130 @@
+import ICAL from 'ical.js';
+import { tzlib_get_ical_block, tzlib_get_timezones } from 'timezones-ical-library';
+
+/**
+ * Standard (IANA) time zones, for time zones by reference (RFC 7809): a client may leave out the VTIMEZONE of a
+ * standard TZID, a calendar may name its zone by id, and a client may ask for VTIMEZONEs to be added or left
+ * out of what it reads. The definitions come from timezones-ical-library (the IANA database as VTIMEZONEs, aliases
+ * included), each parsed once per process.
+ */
+interface StandardZone {
+  /** The VTIMEZONE, its TZID (and X-LIC-LOCATION) the id it was asked by, CRLF line ends, no final CRLF. */
+  text: string;
+  zone: ICAL.Timezone;
+}
+
+const known = new Map<string, StandardZone | null>();
+const KNOWN_LIMIT = 2_000;
+
+let ids: Set<string> | undefined;
+
+function definitionOf(id: string): string | undefined {
+  // The library logs on an unknown id: ask it only about the ones it lists.
+  ids ??= new Set(tzlib_get_timezones() as string[]);
+  if (!ids.has(id)) return undefined;
+  const block = tzlib_get_ical_block(id);
+  return Array.isArray(block) && typeof block[0] === 'string' && block[0].startsWith('BEGIN:VTIMEZONE') ? block[0] : undefined;
+}
+
+/**
+ * The standard zone an id names, or undefined. Ids with a vendor prefix (`/mozilla.org/20050126_1/Europe/Paris`,
+ * `/citadel.org/.../Europe/Paris`) name the IANA zone they end with.
+ */
+export function standardZone(id: string): StandardZone | undefined {
+  const hit = known.get(id);
+  if (hit !== undefined) return hit ?? undefined;
+  let def = definitionOf(id);
+  if (!def && id.startsWith('/')) {
+    const parts = id.split('/').filter(Boolean);
+    for (let n = Math.min(3, parts.length - 1); n >= 1 && !def; n--) def = definitionOf(parts.slice(-n).join('/'));
+  }
+  let found: StandardZone | null = null;
+  if (def) {
+    const text = def
+      .replace(/\r?\n/g, '\r\n')
+      .replace(/^TZID:.*$/m, `TZID:${id}`)
+      .replace(/^X-LIC-LOCATION:.*$/m, `X-LIC-LOCATION:${id}`)
+      .replace(/\r\n$/, '');
+    try {
+      const zone = new ICAL.Timezone(new ICAL.Component(ICAL.parse(`BEGIN:VCALENDAR\r\n${text}\r\nEND:VCALENDAR\r\n`) as [string, unknown[], unknown[]]).getFirstSubcomponent('vtimezone') as ICAL.Component);
+      found = { text, zone };
+    } catch {
+      found = null;
+    }
+  }
+  if (known.size >= KNOWN_LIMIT) known.delete(known.keys().next().value as string);
+  known.set(id, found);
+  return found ?? undefined;
+}
+
+/** `TZID=` parameters, unquoted, of an iCalendar text (its lines unfolded). */
+function referencedIds(unfolded: string): Set<string> {
+  const ids = new Set<string>();
+  for (const m of unfolded.matchAll(/;TZID=(?:"([^"]*)"|([^:;\r\n]*))/gi)) ids.add(m[1] ?? m[2] ?? '');
+  ids.delete('');
+  return ids;
+}
+
+const VTIMEZONE_BLOCK = /^BEGIN:VTIMEZONE\r?\n[\s\S]*?^END:VTIMEZONE\r?\n/gim;
+
+function definedIds(unfolded: string): Set<string> {
+  const ids = new Set<string>();
+  for (const block of unfolded.match(VTIMEZONE_BLOCK) ?? []) {
+    const id = /^TZID:([^\r\n]*)/im.exec(block)?.[1]?.trim();
+    if (id) ids.add(id);
+  }
+  return ids;
+}
+
+const unfold = (text: string) => text.replace(/\r?\n[ \t]/g, '');
+
+/**
+ * Makes ical.js resolve the standard TZIDs an object references without defining them: ical.js looks a TZID up
+ * in the object's own VTIMEZONEs first, then in its TimezoneService, where the standard zone is registered here.
+ * A TZID that is neither defined nor standard stays unresolved (read as floating time, as before).
+ */
+export function registerReferencedZones(text: string): void {
+  if (!/;TZID=/i.test(text)) return;
+  for (const id of referencedIds(unfold(text))) {
+    if (ICAL.TimezoneService.has(id)) continue;
+    const std = standardZone(id);
+    if (std) ICAL.TimezoneService.register(std.zone, id);
+  }
+}
+
+/** What a client asked for with `CalDAV-Timezones` (RFC 7809 §3.1.2): absent counts as `T`. */
+export type TimezonesMode = 'include' | 'omit';
+
+export function timezonesMode(header: string | string[] | undefined): TimezonesMode {
+  const v = (Array.isArray(header) ? header[0] : header)?.trim().toUpperCase();
+  return v === 'F' ? 'omit' : 'include';
+}
+
+/**
+ * A stored object as served: with `include`, a VTIMEZONE is added for every standard TZID it references without
+ * defining (the client that stored it left it out); with `omit`, the VTIMEZONEs of standard zones are left out.
+ * Definitions of non-standard zones always stay. The stored text is returned as is when nothing changes.
+ */
+export function servedCalendar(raw: string, mode: TimezonesMode): string {
+  if (!/TZID/i.test(raw)) return raw;
+  if (mode === 'omit') {
+    if (!/^BEGIN:VTIMEZONE/im.test(raw)) return raw;
+    let changed = false;
+    const out = raw.replace(VTIMEZONE_BLOCK, (block) => {
+      const id = /^TZID:([^\r\n]*)/im.exec(unfold(block))?.[1]?.trim();
+      if (!id || !standardZone(id)) return block;
+      changed = true;
+      return '';
+    });
+    return changed ? out : raw;
+  }
+  const unfolded = unfold(raw);
+  const defined = definedIds(unfolded);
+  const missing = [...referencedIds(unfolded)].filter((id) => !defined.has(id) && standardZone(id));
+  if (missing.length === 0) return raw;
+  const blocks = missing.map((id) => `${standardZone(id)!.text}\r\n`).join('');
+  // Before the first component: VTIMEZONEs usually come first, and the VCALENDAR's own properties stay first.
+  const at = /^BEGIN:(?!VCALENDAR)/im.exec(raw);
+  if (!at) return raw;
+  return raw.slice(0, at.index) + blocks + raw.slice(at.index);
+}
