@@ -13,6 +13,7 @@ import type { Doc } from '../store/types.ts';
 import { AuthErrors } from './auth-errors.ts';
 import { readCookie } from './cookies.ts';
 import type { DevicePasswordService } from './device-passwords.ts';
+import { DocCache } from './doc-cache.ts';
 import { SESSION_COOKIE, type SessionDoc, type SessionService } from './sessions.ts';
 import { verifySecret } from './passphrase.ts';
 import { unsignValue } from './signed-value.ts';
@@ -65,59 +66,54 @@ export function requestToken(req: FastifyRequest): { token: string; via: 'bearer
   return null;
 }
 
-function clientKey(domain: string, id: string): string {
-  return `${domain}\n${id}`;
-}
-
 export function constantTimeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/**
- * Request authentication and permission checks for every plugin. Results are memoised per request, so
- * several checks in one handler verify the token once.
- */
 /** OAuth client documents seen recently: checking the client on every request would cost a store read each. */
 const CLIENT_TTL_MS = 30_000;
 const CLIENTS_CHANNEL = 'auth:oauth-clients';
 
+/**
+ * Request authentication and permission checks for every plugin. Results are memoised per request, so
+ * several checks in one handler verify the token once.
+ */
 export class AuthService {
-  readonly #clients = new Map<string, { doc: Doc; until: number }>();
-  #unsubscribe: Array<() => void | Promise<void>> = [];
+  readonly #clients: DocCache<Doc>;
 
   constructor(
     private readonly store: DocumentStore,
     private readonly sessions: SessionService,
     private readonly devices: DevicePasswordService,
     private readonly permissionLookup: () => PermissionLookup,
-    private readonly events: DocEventBus,
-    private readonly cluster: ClusterPorts,
-  ) {}
+    events: DocEventBus,
+    cluster: ClusterPorts,
+  ) {
+    this.#clients = new DocCache({
+      doctype: OAUTH_CLIENTS_DOCTYPE,
+      channel: CLIENTS_CHANNEL,
+      max: 10_000,
+      ttlMs: CLIENT_TTL_MS,
+      events,
+      pubsub: cluster.pubsub,
+    });
+  }
 
   /**
-   * Keeps the client cache honest: a change to a client on this process drops it here at once and, through the
-   * cluster pub/sub, on every other process, so a deleted client's tokens stop working everywhere.
+   * Keeps the client and device-password caches honest: a change to a client or a password on any process drops
+   * it on every process at once (doc events + cluster pub/sub), so a deleted client's tokens or a revoked
+   * password stop working everywhere, not only when their short trust expires.
    */
   async start(): Promise<void> {
-    const off = this.events.on((e) => {
-      if (e.doctype !== OAUTH_CLIENTS_DOCTYPE) return;
-      const key = clientKey(e.domain, e.doc._id);
-      this.#clients.delete(key);
-      void this.cluster.pubsub.publish(CLIENTS_CHANNEL, key).catch(() => undefined);
-    });
-    const unsub = await this.cluster.pubsub.subscribe(CLIENTS_CHANNEL, (key) => this.#clients.delete(key));
-    this.#unsubscribe = [off, unsub, () => this.devices.stop()];
-    // Revoked device passwords stop working on every process at once, not only when their short trust expires.
+    await this.#clients.start();
     await this.devices.start();
   }
 
   async stop(): Promise<void> {
-    const fns = this.#unsubscribe;
-    this.#unsubscribe = [];
-    for (const fn of fns) await fn();
-    this.#clients.clear();
+    await this.#clients.stop();
+    await this.devices.stop();
   }
 
   /** The browser session of the request's cookie, if any. */
@@ -215,13 +211,12 @@ export class AuthService {
   }
 
   async #client(inst: InstanceDoc, id: string): Promise<Doc> {
-    const key = clientKey(inst.domain, id);
-    const hit = this.#clients.get(key);
-    if (hit && hit.until > Date.now()) return hit.doc;
+    const hit = this.#clients.get(inst.domain, id);
+    if (hit) return hit;
+    const mark = this.#clients.mark();
     try {
       const doc = await this.store.get(inst, OAUTH_CLIENTS_DOCTYPE, id);
-      if (this.#clients.size >= 10_000) this.#clients.delete(this.#clients.keys().next().value as string);
-      this.#clients.set(key, { doc, until: Date.now() + CLIENT_TTL_MS });
+      this.#clients.set(inst.domain, id, doc, mark);
       return doc;
     } catch (err) {
       // A deleted client's tokens die with it.

@@ -1,11 +1,13 @@
 import { createHash, randomInt } from 'node:crypto';
-import { BoundedMap } from '../bounded-map.ts';
+import { isDeepStrictEqual } from 'node:util';
 import { defineError } from '../errors.ts';
 import type { ClusterPorts } from '../cluster/types.ts';
+import type { DocEvent, DocEventBus } from '../events/doc-events.ts';
 import type { InstanceRef } from '../instances/instance.ts';
 import { PermissionSet } from '../permissions/permission-set.ts';
 import type { DocumentStore } from '../store/document-store.ts';
 import type { Doc } from '../store/types.ts';
+import { DocCache } from './doc-cache.ts';
 
 export const DEVICE_PASSWORDS_DOCTYPE = 'io.cozy.auth.device_passwords';
 
@@ -60,16 +62,19 @@ function idFor(secret: string): string {
 /**
  * How long a verified password is taken on trust without reading its document again. DAV clients send it on every
  * request (a first sync is thousands of PUTs), so one store read each would be most of a small request's cost.
- * Revoking drops the entry at once on the revoking process and, when the service is started with cluster ports,
- * on every process through the pub/sub; without them, this bound is how long another process may still accept it.
+ * Any write to the document (a revocation, a deletion through /data, a scope change) and any change of its
+ * instance drop the entry at once on every process when the service is started with `events` and `cluster`
+ * (see DocCache); this bound only covers writes that bypass the DocumentStore and lost pub/sub messages.
  */
 export const DEVICE_PASSWORD_TTL_MS = 5_000;
 const CACHE_SIZE = 10_000;
-const REVOKED_CHANNEL = 'auth:device-passwords:revoked';
+const CHANGED_CHANNEL = 'auth:device-passwords:revoked';
 
 export interface DevicePasswordOptions {
-  /** Pub/sub to tell the other processes of a revocation (see start()). */
+  /** Pub/sub to tell the other processes of a change (see start()). */
   cluster?: Pick<ClusterPorts, 'pubsub'>;
+  /** This process's doc events, so that a change made by any means drops the cached password. */
+  events?: DocEventBus;
   /** Trust period of a verified password (tests shorten it). */
   ttlMs?: number;
 }
@@ -77,38 +82,45 @@ export interface DevicePasswordOptions {
 interface Verified {
   doc: DevicePasswordDoc;
   permissions: PermissionSet;
-  until: number;
 }
 
-function cacheKey(inst: InstanceRef, id: string): string {
-  return `${inst.prefix}\n${id}`;
+/** Without its revision and last use, what a password document says; equal before and after a mere use. */
+function grants(doc: Doc): Doc {
+  const { _rev, last_used_at, ...rest } = doc as DevicePasswordDoc;
+  void [_rev, last_used_at];
+  return rest;
+}
+
+/** A use only moves `last_used_at`: nothing a cached answer relies on, so no process need read it again. */
+function isUseStamp(e: DocEvent): boolean {
+  return e.verb === 'UPDATED' && !!e.old && isDeepStrictEqual(grants(e.old), grants(e.doc));
 }
 
 export class DevicePasswordService {
-  readonly #verified = new BoundedMap<string, Verified>(CACHE_SIZE);
-  readonly #ttlMs: number;
-  /** Bumped by every revocation, so a read that started before one cannot put the revoked password back. */
-  #epoch = 0;
-  #unsubscribe?: () => Promise<void>;
+  readonly #verified: DocCache<Verified>;
 
   constructor(
     private readonly store: DocumentStore,
-    private readonly opts: DevicePasswordOptions = {},
+    opts: DevicePasswordOptions = {},
   ) {
-    this.#ttlMs = opts.ttlMs ?? DEVICE_PASSWORD_TTL_MS;
+    this.#verified = new DocCache({
+      doctype: DEVICE_PASSWORDS_DOCTYPE,
+      channel: CHANGED_CHANNEL,
+      max: CACHE_SIZE,
+      ttlMs: opts.ttlMs ?? DEVICE_PASSWORD_TTL_MS,
+      events: opts.events,
+      pubsub: opts.cluster?.pubsub,
+      harmless: isUseStamp,
+    });
   }
 
-  /** Listens for revocations made by other processes (needs `cluster`); without it the TTL bounds them. */
-  async start(): Promise<void> {
-    if (!this.opts.cluster || this.#unsubscribe) return;
-    this.#unsubscribe = await this.opts.cluster.pubsub.subscribe(REVOKED_CHANNEL, (key) => this.#forget(key));
+  /** Listens for changes made on this process (needs `events`) and on the others (needs `cluster`). */
+  start(): Promise<void> {
+    return this.#verified.start();
   }
 
-  async stop(): Promise<void> {
-    const off = this.#unsubscribe;
-    this.#unsubscribe = undefined;
-    this.#verified.clear();
-    await off?.();
+  stop(): Promise<void> {
+    return this.#verified.stop();
   }
 
   /** Creates a password; the clear one is in the answer only, never stored. */
@@ -137,8 +149,7 @@ export class DevicePasswordService {
   }
 
   async revoke(inst: InstanceRef, id: string): Promise<boolean> {
-    const key = cacheKey(inst, id);
-    this.#forget(key);
+    this.#verified.drop(inst.domain, id);
     try {
       const doc = await this.store.get(inst, DEVICE_PASSWORDS_DOCTYPE, id);
       await this.store.delete(inst, DEVICE_PASSWORDS_DOCTYPE, id, doc._rev as string, { old: doc });
@@ -147,27 +158,19 @@ export class DevicePasswordService {
       if ((err as { status?: number }).status === 404) return false;
       throw err;
     } finally {
-      // Again after the delete: a verify that read the document meanwhile may have cached it.
-      this.#forget(key);
-      await this.opts.cluster?.pubsub.publish(REVOKED_CHANNEL, key).catch(() => undefined);
+      // Again after the delete, everywhere (also without doc events): a verify that read the document meanwhile
+      // may have cached it.
+      await this.#verified.forget(inst.domain, id);
     }
-  }
-
-  #forget(key: string): void {
-    this.#epoch++;
-    this.#verified.delete(key);
   }
 
   /** The permissions a presented password grants, or null; records the use at most once a minute. */
   async verify(inst: InstanceRef, secret: string): Promise<{ doc: DevicePasswordDoc; permissions: PermissionSet } | null> {
     if (!looksLikeDevicePassword(secret)) return null;
     const id = idFor(secret);
-    const key = cacheKey(inst, id);
-    const now = Date.now();
-    const hit = this.#verified.get(key);
-    if (hit && hit.until > now) return { doc: hit.doc, permissions: hit.permissions };
-    if (hit) this.#verified.delete(key);
-    const epoch = this.#epoch;
+    const hit = this.#verified.get(inst.domain, id);
+    if (hit) return { doc: hit.doc, permissions: hit.permissions };
+    const mark = this.#verified.mark();
     let doc: DevicePasswordDoc;
     try {
       doc = (await this.store.get(inst, DEVICE_PASSWORDS_DOCTYPE, id)) as DevicePasswordDoc;
@@ -181,9 +184,7 @@ export class DevicePasswordService {
       await this.store.put(inst, DEVICE_PASSWORDS_DOCTYPE, touched, { old: doc }).then((r) => (doc = { ...touched, _rev: r.rev }), () => undefined);
     }
     const permissions = PermissionSet.fromScope(doc.scopes.map((s) => DEVICE_SCOPES[s]).join(' '));
-    if (epoch === this.#epoch) {
-      this.#verified.set(key, { doc, permissions, until: Date.now() + this.#ttlMs });
-    }
+    this.#verified.set(inst.domain, id, { doc, permissions }, mark);
     return { doc, permissions };
   }
 }

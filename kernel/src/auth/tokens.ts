@@ -1,6 +1,7 @@
 // jose is loaded on first use: a server that has not minted or checked a token yet need not pay for it at boot.
 let joseModule: Promise<typeof import('jose')> | undefined;
 const loadJose = () => (joseModule ??= import('jose'));
+import { BoundedMap } from '../bounded-map.ts';
 import type { InstanceDoc } from '../instances/instance.ts';
 import { AuthErrors } from './auth-errors.ts';
 
@@ -95,12 +96,7 @@ function peekAudience(token: string): Audience | null {
  */
 const VERIFIED_MAX = 10_000;
 const VERIFIED_TTL_MS = 60_000;
-const verified = new Map<string, { claims: TokenClaims; until: number }>();
-
-function rememberVerified(key: string, claims: TokenClaims): void {
-  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
-  verified.set(key, { claims, until: Date.now() + VERIFIED_TTL_MS });
-}
+const verified = new BoundedMap<string, { claims: TokenClaims; until: number }>(VERIFIED_MAX);
 
 function checkAge(claims: TokenClaims): TokenClaims {
   const validity = validitySeconds(claims);
@@ -130,6 +126,6 @@ export async function verifyToken(inst: InstanceDoc, token: string, allowed?: re
   const claims = payload as unknown as TokenClaims;
   if (typeof claims.iat !== 'number' || typeof claims.sub !== 'string') throw AuthErrors.invalidToken();
   claims.aud = aud;
-  rememberVerified(key, claims);
+  verified.set(key, { claims, until: Date.now() + VERIFIED_TTL_MS });
   return checkAge({ ...claims });
 }

@@ -99,7 +99,7 @@ export class Kernel {
     const store = new DocumentStore(adapter, events);
     const instances = new InstanceService(store, cluster, log.child({ component: 'instances' }));
     const sessions = new SessionService(store);
-    const devices = new DevicePasswordService(store, { cluster });
+    const devices = new DevicePasswordService(store, { cluster, events });
     const permissions = new PermissionDocService(store);
     const auth = new AuthService(store, sessions, devices, () => permissions, events, cluster);
 

@@ -40,7 +40,8 @@ const EAGER_DOCTYPES = ['io.cozy.settings', 'io.cozy.permissions', 'io.cozy.oaut
 
 export const SETTINGS_DOCTYPE = 'io.cozy.settings';
 export const INSTANCE_SETTINGS_ID = 'io.cozy.settings.instance';
-const INVALIDATE_CHANNEL = 'instances:invalidate';
+/** Carries the domain of every instance created, modified or destroyed; per-process caches of its data listen. */
+export const INSTANCE_INVALIDATE_CHANNEL = 'instances:invalidate';
 const GLOBAL_INSTANCES_DB = databaseName(GLOBAL_PREFIX, 'instances');
 
 export class InstanceService {
@@ -67,7 +68,7 @@ export class InstanceService {
 
   async start(): Promise<void> {
     await this.store.adapter.createDatabase(GLOBAL_INSTANCES_DB);
-    this.#unsubscribe = await this.cluster.pubsub.subscribe(INVALIDATE_CHANNEL, (domain) => this.#cache.delete(domain));
+    this.#unsubscribe = await this.cluster.pubsub.subscribe(INSTANCE_INVALIDATE_CHANNEL, (domain) => this.#cache.delete(domain));
   }
 
   async stop(): Promise<void> {
@@ -255,7 +256,7 @@ export class InstanceService {
 
   async #invalidate(domain: string): Promise<void> {
     this.#cache.delete(domain);
-    await this.cluster.pubsub.publish(INVALIDATE_CHANNEL, domain).catch((err: unknown) => {
+    await this.cluster.pubsub.publish(INSTANCE_INVALIDATE_CHANNEL, domain).catch((err: unknown) => {
       this.log.warn({ err, domain }, 'could not publish instance invalidation');
     });
   }
