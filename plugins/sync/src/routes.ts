@@ -642,6 +642,16 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       }
       doc.components = comps as CollectionDoc['components'];
       ok();
+    } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}schedule-calendar-transp') {
+      // RFC 6638 §9.1: iOS sets it at MKCALENDAR; refusing it would fail the whole creation. Kept as the client's.
+      const kids = elements(el);
+      if (!remove && (kids.length !== 1 || !(is(kids[0], NS.CALDAV, 'opaque') || is(kids[0], NS.CALDAV, 'transparent')))) {
+        results.push({ ns: el.ns, name: el.name, status: 409 });
+        continue;
+      }
+      if (remove) delete doc.props[key];
+      else doc.props[key] = serializeNodes(el.children);
+      ok();
     } else if (PROTECTED.has(key) || el.ns === NS.CALDAV || el.ns === NS.CARDDAV) {
       results.push({ ns: el.ns, name: el.name, status: 403 });
     } else {
