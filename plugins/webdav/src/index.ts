@@ -1,4 +1,4 @@
-import { AUTH, CLUSTER, FILES, definePlugin } from '@cozy-ts/kernel';
+import { AUTH, CLUSTER, FILES, STORE, definePlugin } from '@cozy-ts/kernel';
 import { configSchema, defaults, type WebdavConfig } from './config.ts';
 import { nextcloudRoutes, webdavRoutes } from './routes.ts';
 
@@ -16,6 +16,8 @@ export default definePlugin<WebdavConfig>({
       { capability: AUTH, range: '^1.0.0' },
       { capability: FILES, range: '^1.0.0' },
       { capability: CLUSTER, range: '^1.0.0' },
+      // The Nextcloud mounts' directory ETags read the files database's update sequence.
+      { capability: STORE, range: '^1.0.0' },
     ],
   },
   configSchema,

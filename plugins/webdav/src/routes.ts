@@ -5,6 +5,7 @@ import { authorize } from './access.ts';
 import type { WebdavConfig } from './config.ts';
 import { FilesDavBackend } from './files-backend.ts';
 import { mountUserDav } from './user-mount.ts';
+import { nextcloudApi, nextcloudTree } from './nextcloud/index.ts';
 
 /** The public mounts of the files tree: ours, and Nextcloud's so apps written for Nextcloud connect too. */
 export const FILES_MOUNT = '/dav/files';
@@ -41,7 +42,8 @@ export async function webdavRoutes(app: FastifyInstance, { ctx }: RouteOptions<W
 export async function nextcloudRoutes(app: FastifyInstance, { ctx }: RouteOptions<WebdavConfig>): Promise<void> {
   if (!ctx.config.nextcloudAlias) return;
   // Lock state is in the cluster cache, so every mount (and every process) shares it through its own core.
-  const tree = filesTree(ctx);
+  const tree = nextcloudTree(filesTree(ctx), ctx);
+  await nextcloudApi(app, ctx);
   for (const path of NEXTCLOUD_MOUNTS) await app.register(async (scope) => mountDav(scope, { path, ...tree }));
   await app.register(async (scope) => mountUserDav(scope, tree));
 }

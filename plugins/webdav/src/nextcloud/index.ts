@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AUTH, FILES, FILES_DOCTYPE, STORE, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
+import type { DavCore, ResolvedTree } from '@cozy-ts/dav';
+import type { WebdavConfig } from '../config.ts';
+import { nextcloudApiRoutes } from './api-routes.ts';
+import { NextcloudBackend } from './backend.ts';
+import { nextcloudUser } from './identity.ts';
+import { treeRights } from './permissions.ts';
+import { addNextcloudHeaders, recordRead, recordWritten } from './response-headers.ts';
+
+export { NextcloudBackend, NC_NS, treeEtag } from './backend.ts';
+export { NEXTCLOUD_VERSION } from './server-info.ts';
+
+type Ctx = RouteOptions<WebdavConfig>['ctx'];
+
+interface Tree {
+  core: DavCore;
+  resolve(req: FastifyRequest): Promise<ResolvedTree>;
+}
+
+/**
+ * The files tree as the Nextcloud mounts serve it: the same resolution (auth, rights, instance), with the backend
+ * wrapped in the Nextcloud view (oc:/nc: properties, directory ETags, response headers).
+ */
+export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
+  const auth = ctx.use(AUTH);
+  const store = ctx.use(STORE);
+  return {
+    core: base.core,
+    resolve: async (req) => {
+      const tree = await base.resolve(req);
+      // Already authenticated by `base.resolve`: AUTH keeps the answer per request.
+      const who = await auth.authenticate(req);
+      const inst = instanceOf(req);
+      const me = nextcloudUser(req, inst);
+      const backend = new NextcloudBackend(tree.backend, {
+        rights: treeRights(who.permissions),
+        owner: { id: me.id, displayName: me.displayName },
+        treeVersion: async () => (await store.databaseInfo(inst, FILES_DOCTYPE)).update_seq,
+        onWritten: (doc) => recordWritten(req, doc),
+        onRead: (doc) => recordRead(req, doc),
+      });
+      return { ...tree, backend };
+    },
+  };
+}
+
+/** `/status.php`, OCS and the Nextcloud response headers, in the scope of the Nextcloud mounts (before them). */
+export async function nextcloudApi(app: FastifyInstance, ctx: Ctx): Promise<void> {
+  addNextcloudHeaders(app);
+  await app.register(async (scope) => nextcloudApiRoutes(scope, { auth: ctx.use(AUTH), files: ctx.use(FILES), realm: ctx.config.realm }));
+}
