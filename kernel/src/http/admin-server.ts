@@ -9,6 +9,7 @@ import { OAuthClientService } from '../auth/oauth-clients.ts';
 import type { ClusterPorts } from '../cluster/types.ts';
 import type { Audience } from '../auth/tokens.ts';
 import type { DocumentStore } from '../store/document-store.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import { KernelErrors } from '../errors.ts';
 import { toInstanceInfo, type InstanceDoc } from '../instances/instance.ts';
 import type { CreateInstanceOptions, InstanceService, ModifyInstanceOptions } from '../instances/instance-service.ts';
@@ -84,7 +85,7 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
   const app = Fastify({ loggerInstance: opts.log.child({ component: 'admin' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, forceCloseConnections: 'idle' });
   setErrorFamily(app, jsonApiRenderer);
   // scrypt is slow on purpose; remember good credentials briefly so CLI loops stay fast.
-  const verified = new Map<string, number>();
+  const verified = new BoundedMap<string, number>(100);
   app.addHook('onRequest', async (req) => {
     const auth = req.headers.authorization ?? '';
     const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(auth);
@@ -98,7 +99,6 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
     const ok = await verifySecret(password, opts.passphraseHash);
     if (!ok) throw KernelErrors.forbidden('Invalid admin passphrase');
     verified.set(digest, Date.now() + 5 * 60_000);
-    if (verified.size > 100) verified.delete(verified.keys().next().value as string);
   });
 
   app.get('/version', async () => ({ version: KERNEL_VERSION, runtime_version: process.version }));

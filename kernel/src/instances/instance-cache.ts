@@ -1,3 +1,4 @@
+import { BoundedMap } from '../bounded-map.ts';
 import type { InstanceDoc } from './instance.ts';
 
 interface Entry {
@@ -11,13 +12,15 @@ interface Entry {
  * Misses are cached too (briefly) so a flood of unknown hosts does not turn into store reads.
  */
 export class InstanceCache {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: BoundedMap<string, Entry>;
 
   constructor(
     private readonly ttlMs = 60_000,
     private readonly missTtlMs = 2_000,
-    private readonly maxEntries = 50_000,
-  ) {}
+    maxEntries = 50_000,
+  ) {
+    this.#entries = new BoundedMap(maxEntries);
+  }
 
   get(domain: string): InstanceDoc | null | undefined {
     const e = this.#entries.get(domain);
@@ -30,11 +33,6 @@ export class InstanceCache {
   }
 
   set(domain: string, doc: InstanceDoc | null): void {
-    if (this.#entries.size >= this.maxEntries) {
-      // Maps iterate in insertion order: drop the oldest entry.
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     this.#entries.set(domain, { doc, expires: Date.now() + (doc ? this.ttlMs : this.missTtlMs) });
   }
 
