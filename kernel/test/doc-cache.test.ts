@@ -118,3 +118,26 @@ t.test('stop unsubscribes and empties', async (t) => {
   t.equal(events.listenerCount, 0);
   t.equal(cache.size, 0);
 });
+
+t.test('a start that fails half way can be tried again', async (t) => {
+  const real = sharedPubsub(t);
+  let fail = true;
+  const pubsub: PubSub = {
+    publish: (c, m) => real.publish(c, m),
+    subscribe: async (c, h) => {
+      if (fail && c === INSTANCE_INVALIDATE_CHANNEL) throw new Error('redis down');
+      return real.subscribe(c, h);
+    },
+  };
+  const events = new DocEventBus();
+  const cache = new DocCache<string>({ doctype: DOCTYPE, channel: 'test:things', max: 10, ttlMs: 60_000, events, pubsub });
+  t.teardown(() => cache.stop());
+  await t.rejects(cache.start(), /redis down/);
+  t.equal(events.listenerCount, 0, 'nothing left behind');
+  fail = false;
+  await cache.start();
+  cache.set('a.example', 'x', 'v', cache.mark());
+  await real.publish(INSTANCE_INVALIDATE_CHANNEL, 'a.example');
+  await settle();
+  t.equal(cache.get('a.example', 'x'), undefined, 'fully started the second time');
+});

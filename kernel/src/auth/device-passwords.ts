@@ -68,6 +68,7 @@ function idFor(secret: string): string {
  */
 export const DEVICE_PASSWORD_TTL_MS = 5_000;
 const CACHE_SIZE = 10_000;
+/** Named when only revocations were sent on it; it now carries every change. */
 const CHANGED_CHANNEL = 'auth:device-passwords:revoked';
 
 export interface DevicePasswordOptions {

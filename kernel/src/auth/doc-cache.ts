@@ -48,17 +48,23 @@ export class DocCache<V> {
   async start(): Promise<void> {
     if (this.#off.length > 0) return;
     const { events, pubsub, doctype, harmless } = this.opts;
-    if (events) {
-      this.#off.push(
-        events.on((e) => {
-          if (e.doctype !== doctype || harmless?.(e)) return;
-          return this.forget(e.domain, e.doc._id);
-        }),
-      );
-    }
-    if (pubsub) {
-      this.#off.push(await pubsub.subscribe(this.opts.channel, (key) => this.#drop(key)));
-      this.#off.push(await pubsub.subscribe(INSTANCE_INVALIDATE_CHANNEL, (domain) => this.#dropInstance(domain)));
+    try {
+      if (events) {
+        this.#off.push(
+          events.on((e) => {
+            if (e.doctype !== doctype || harmless?.(e)) return;
+            return this.forget(e.domain, e.doc._id);
+          }),
+        );
+      }
+      if (pubsub) {
+        this.#off.push(await pubsub.subscribe(this.opts.channel, (key) => this.#drop(key)));
+        this.#off.push(await pubsub.subscribe(INSTANCE_INVALIDATE_CHANNEL, (domain) => this.#dropInstance(domain)));
+      }
+    } catch (err) {
+      // Half started (Redis down) would make a later start() a no-op: undo, so that it can be tried again.
+      await this.stop().catch(() => undefined);
+      throw err;
     }
   }
 
