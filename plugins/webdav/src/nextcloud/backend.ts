@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { isDir, type FileDoc } from '@cozy-ts/kernel';
 import {
-  clark, el, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type PropPatchOp, type QName, type WriteInput, type Xml,
+  clark, DavErrors, el, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type PropPatchOp, type QName, type WriteInput, type Xml,
 } from '@cozy-ts/dav';
 import { OC_NS, type FileResource } from '../files-backend.ts';
+import { isStagingPath, parseChunkPath, type ChunkStaging } from './chunked-upload.ts';
 import { permissionLetters, type TreeRights } from './permissions.ts';
 
 export const NC_NS = 'http://nextcloud.org/ns';
@@ -40,6 +41,8 @@ export interface NextcloudView {
   /** Called with the document a PUT or MKCOL produced, and with the file a GET reads (for response headers). */
   onWritten(doc: FileDoc): void;
   onRead(doc: FileDoc): void;
+  /** Set for a chunked PUT (`OC-Chunked`): where parts are staged, the announced total, the target's conditions. */
+  chunked?: { staging: ChunkStaging; totalLength?: number; checkTarget(target: DavResource | null): void };
 }
 
 /**
@@ -85,12 +88,13 @@ export class NextcloudBackend implements DavBackend {
   }
 
   async stat(path: string): Promise<DavResource | null> {
+    if (isStagingPath(path)) return null;
     return this.#dress(await this.inner.stat(path));
   }
 
   async members(collection: DavResource): Promise<DavResource[]> {
     const list = await this.inner.members(collection);
-    return Promise.all(list.map((m) => this.#dress(m)));
+    return Promise.all(list.filter((m) => !isStagingPath(m.path)).map((m) => this.#dress(m)));
   }
 
   read(resource: DavResource, range?: ByteRangeSpec): Promise<Readable> {
@@ -99,9 +103,25 @@ export class NextcloudBackend implements DavBackend {
   }
 
   async write(path: string, input: WriteInput): Promise<DavResource> {
+    if (this.view.chunked) return this.#writePart(path, input, this.view.chunked);
     const written = await this.inner.write(path, input);
     this.view.onWritten((written as FileResource).doc);
     return written;
+  }
+
+  /** One part of a chunked upload; the answer has no ETag until the part that completes the file. */
+  async #writePart(path: string, input: WriteInput, chunked: NonNullable<NextcloudView['chunked']>): Promise<DavResource> {
+    const ref = parseChunkPath(path);
+    if (isStagingPath(ref.target)) throw DavErrors.forbidden('This name is reserved');
+    const done = await chunked.staging.put(ref, input, chunked.totalLength, async (body, size) => {
+      const existing = await this.inner.stat(ref.target);
+      if (existing?.collection) throw DavErrors.conflict('A collection has this name');
+      chunked.checkTarget(existing);
+      return this.inner.write(ref.target, { ...input, body, contentLength: size, existing });
+    });
+    if (!done) return { path, collection: false };
+    this.view.onWritten((done as FileResource).doc);
+    return done;
   }
 
   async mkcol(path: string): Promise<DavResource> {

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AUTH, FILES, FILES_DOCTYPE, STORE, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
+import { AUTH, CLUSTER, FILES, FILES_DOCTYPE, STORE, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
 import type { DavCore, ResolvedTree } from '@cozy-ts/dav';
 import type { WebdavConfig } from '../config.ts';
 import { nextcloudApiRoutes } from './api-routes.ts';
 import { NextcloudBackend } from './backend.ts';
+import { ChunkStaging, checkTargetConditions, holdChunkConditions } from './chunked-upload.ts';
 import { nextcloudUser } from './identity.ts';
 import { treeRights } from './permissions.ts';
 import { addNextcloudHeaders, recordRead, recordWritten } from './response-headers.ts';
@@ -25,6 +26,8 @@ interface Tree {
 export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
   const auth = ctx.use(AUTH);
   const store = ctx.use(STORE);
+  const files = ctx.use(FILES);
+  const cluster = ctx.use(CLUSTER);
   return {
     core: base.core,
     resolve: async (req) => {
@@ -39,14 +42,27 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
         treeVersion: async () => (await store.databaseInfo(inst, FILES_DOCTYPE)).update_seq,
         onWritten: (doc) => recordWritten(req, doc),
         onRead: (doc) => recordRead(req, doc),
+        ...(req.method === 'PUT' && req.headers['oc-chunked'] !== undefined ? {
+          chunked: {
+            staging: new ChunkStaging(files, cluster.locks, inst),
+            totalLength: totalLength(req),
+            checkTarget: (target) => checkTargetConditions(req, target),
+          },
+        } : {}),
       });
       return { ...tree, backend };
     },
   };
 }
 
+function totalLength(req: FastifyRequest): number | undefined {
+  const v = req.headers['oc-total-length'];
+  return typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
+}
+
 /** `/status.php`, OCS and the Nextcloud response headers, in the scope of the Nextcloud mounts (before them). */
 export async function nextcloudApi(app: FastifyInstance, ctx: Ctx): Promise<void> {
   addNextcloudHeaders(app);
+  holdChunkConditions(app);
   await app.register(async (scope) => nextcloudApiRoutes(scope, { auth: ctx.use(AUTH), files: ctx.use(FILES), realm: ctx.config.realm }));
 }
