@@ -120,6 +120,54 @@ async function timed(p: Prepared, pair: 'events' | 'contacts'): Promise<number> 
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
+const PARTS = ['total', 'imports', 'wait', 'xml', 'responses', 'status', 'local', 'rest'] as const;
+type Breakdown = Record<(typeof PARTS)[number], number>;
+
+const PROFILER = join(repoRoot, 'bench/dav-sync/vdirsyncer_profile.py');
+
+async function lastJson<T>(args: string[]): Promise<T> {
+  const out = await run(PY, args);
+  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`vdirsyncer_profile.py printed no figures:\n${out.slice(0, 2000)}`);
+  return JSON.parse(line) as T;
+}
+
+/** Modules a profiled sync imported (for the start-up measurement). */
+let syncModules: string[] = [];
+
+/** One no-change sync under cProfile (vdirsyncer_profile.py): where vdirsyncer's time goes, waiting included. */
+async function profiled(p: Prepared, pair: 'events' | 'contacts'): Promise<Breakdown> {
+  const { modules, ...parts } = await lastJson<Breakdown & { modules: string[] }>([PROFILER, '-c', p.conf, 'sync', pair]);
+  if (modules.length > syncModules.length) syncModules = modules;
+  return parts;
+}
+
+/**
+ * vdirsyncer's start-up alone, which every server pays the same: a Python process (wall time of the whole process)
+ * importing what a sync imports, without the profiler; median of 5.
+ */
+async function startupTime(): Promise<{ process: number; imports: number }> {
+  const processes: number[] = [];
+  const imports: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = process.hrtime.bigint();
+    imports.push((await lastJson<{ imports: number }>([PROFILER, '--import-only', ...syncModules])).imports);
+    processes.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return { process: median(processes), imports: median(imports) };
+}
+
+/** Medians, part by part, of REPS profiled no-change syncs of each pair. */
+async function breakdown(p: Prepared): Promise<{ events: Breakdown; cards: Breakdown }> {
+  const runs = { events: [] as Breakdown[], cards: [] as Breakdown[] };
+  for (let rep = 0; rep < REPS; rep++) {
+    runs.events.push(await profiled(p, 'events'));
+    runs.cards.push(await profiled(p, 'contacts'));
+  }
+  const med = (xs: Breakdown[]) => Object.fromEntries(PARTS.map((k) => [k, median(xs.map((x) => x[k]))])) as Breakdown;
+  return { events: med(runs.events), cards: med(runs.cards) };
+}
+
 async function both(p: Prepared, phase: Phase): Promise<void> {
   p.times[phase].events.push(await timed(p, 'events'));
   p.times[phase].cards.push(await timed(p, 'contacts'));
@@ -169,7 +217,7 @@ async function listingTimes(p: Prepared): Promise<{ events: number; cards: numbe
  * from memory on our port (no auth, no store, no XML writing) to the same vdirsyncer configuration and status. Runs
  * last, since our server gives up its socket for it.
  */
-async function floorTimes(p: Prepared): Promise<{ events: number; cards: number }> {
+async function floorTimes(p: Prepared): Promise<{ events: number; cards: number; profile: { events: Breakdown; cards: Breakdown } }> {
   const auth = `Basic ${Buffer.from(`${p.target.user}:${p.target.password}`).toString('base64')}`;
   const bodies = new Map<string, Buffer>();
   for (const url of [p.target.eventsUrl, p.target.cardsUrl]) {
@@ -198,8 +246,9 @@ async function floorTimes(p: Prepared): Promise<{ events: number; cards: number 
     times.events.push(await timed(p, 'events'));
     times.cards.push(await timed(p, 'contacts'));
   }
+  const profile = await breakdown(p);
   if (unexpected) throw new Error(`vdirsyncer asked the replay ${unexpected} request(s) it has no answer for`);
-  return { events: median(times.events), cards: median(times.cards) };
+  return { events: median(times.events), cards: median(times.cards), profile };
 }
 
 async function main(): Promise<void> {
@@ -232,8 +281,14 @@ async function main(): Promise<void> {
   noteLoad('listings');
   const listings: Record<string, { events: number; cards: number }> = {};
   for (const p of all) listings[p.target.name] = await listingTimes(p);
+  noteLoad('profile');
+  const profiles: Record<string, { events: Breakdown; cards: Breakdown }> = {};
+  for (const p of all) profiles[p.target.name] = await breakdown(p);
+  noteLoad('start-up');
+  const startup = await startupTime();
   noteLoad('floor');
   const floor = await floorTimes(all[0] as Prepared);
+  profiles['replay of our answers'] = floor.profile;
   noteLoad('end');
   const results: Record<string, Record<Phase, { events: number; cards: number }>> = {};
   const samples: Record<string, Times> = {};
@@ -259,8 +314,18 @@ async function main(): Promise<void> {
   process.stdout.write(`\nThe server's share: one PROPFIND Depth 1 of the whole collection, as vdirsyncer lists it (seconds, median of 5)\n`);
   process.stdout.write(`${table(['collection', ...all.map((p) => p.target.name)], (['events', 'cards'] as const).map((k) => [k, ...all.map((p) => fmt(listings[p.target.name]![k], 3))]))}\n`);
   process.stdout.write(`vdirsyncer's own floor in a no-change sync (our answers replayed from memory, median of ${REPS}): events ${fmt(floor.events)} s, cards ${fmt(floor.cards)} s\n`);
+  process.stdout.write(`\nWhere a no-change sync's time goes, vdirsyncer under cProfile (seconds, profiled, median of ${REPS}; wait = blocked on the server)\n`);
+  const profileRows: Array<Array<string | number>> = [];
+  for (const [name, prof] of Object.entries(profiles)) for (const kind of ['events', 'cards'] as const) profileRows.push([`${name}, ${kind}`, ...PARTS.map((k) => fmt(prof[kind][k], 3))]);
+  process.stdout.write(`${table(['server', ...PARTS], profileRows)}\n`);
+  if (PEERS.length) {
+    // A server answering in no time would take the floor; the faster peer's time over it is the best ratio any server can reach.
+    const bound = (kind: 'events' | 'cards') => Math.min(...PEERS.map((p) => results[p]!['no-change'][kind])) / floor[kind];
+    process.stdout.write(`no-change: the best ratio a server answering in no time could reach (faster peer / vdirsyncer's floor): events ${fmt(bound('events'))}, cards ${fmt(bound('cards'))}\n`);
+  }
+  process.stdout.write(`vdirsyncer's start-up alone (no profiler, median of 5): a Python process importing what a sync imports ${fmt(startup.process, 3)} s, of which the imports ${fmt(startup.imports, 3)} s\n`);
   process.stdout.write(`load average (1 min) at each step: ${loads.map((l) => `${l.phase} ${l.load1}`).join(', ')}\n`);
-  printJson('dav-sync', { events: EVENTS, cards: CARDS, edits: EDITS, reps: REPS, results, ratios, samples, listings, floor, loads });
+  printJson('dav-sync', { events: EVENTS, cards: CARDS, edits: EDITS, reps: REPS, results, ratios, samples, listings, floor, profiles, startup, loads });
 }
 
 main()
