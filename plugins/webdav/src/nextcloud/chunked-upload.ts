@@ -112,14 +112,15 @@ export class ChunkStaging {
       const parts = await this.#parts(dir);
       if (!parts || parts.length !== ref.count || parts.some((p, i) => p.name !== partName(i))) return null;
       const size = parts.reduce((n, p) => n + fileSize(p), 0);
-      if (totalLength !== undefined && size !== totalLength) {
-        await this.files.destroy(this.inst, dir._id);
-        throw DavErrors.badRequest(`The parts add up to ${size} bytes, not the announced ${totalLength}`);
+      // Whatever happens now, the parts have served: a client that retries starts a new transfer or sends every
+      // part again (resuming, it sends them all, starting from the one after the last it saw acknowledged).
+      try {
+        if (totalLength !== undefined && size !== totalLength) throw DavErrors.badRequest(`The parts add up to ${size} bytes, not the announced ${totalLength}`);
+        return await finish(this.#concat(parts), size);
+      } finally {
+        await this.files.destroy(this.inst, dir._id).catch(() => undefined);
+        await this.#removeStagingIfEmpty().catch(() => undefined);
       }
-      const written = await finish(this.#concat(parts), size);
-      await this.files.destroy(this.inst, dir._id);
-      await this.#removeStagingIfEmpty();
-      return written;
     });
   }
 
