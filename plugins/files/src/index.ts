@@ -38,6 +38,7 @@ export default definePlugin<FilesConfig>({
       store: ctx.use(STORE),
       vfs: ctx.use(VFS),
       locks: ctx.use(CLUSTER).locks,
+      cache: ctx.use(CLUSTER).cache,
       instances,
       config: ctx.config,
     });

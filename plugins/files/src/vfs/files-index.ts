@@ -1,7 +1,8 @@
 import {
-  FILES_DOCTYPE, FILES_VERSIONS_DOCTYPE, FilesErrors, type Doc, type DocEvent, type DocumentStore, type FileDoc, type FileVersionDoc,
+  BoundedMap, FILES_DOCTYPE, FILES_VERSIONS_DOCTYPE, FilesErrors, type Doc, type DocEvent, type DocumentStore, type FileDoc, type FileVersionDoc,
   type InstanceRef, type NewDoc, type ViewQueryOptions, type ViewRow,
 } from '@cozy-ts/kernel';
+import { MAX_LISTED_CHILDREN, type ChildNames } from './child-names.ts';
 
 const PARENT_VIEW = 'by-parent-type-name';
 const USAGE_VIEW = 'disk-usage';
@@ -44,8 +45,22 @@ const COUNT_CACHE_MAX = 10_000;
 export class FilesIndex {
   /** Child counts by `<domain>\n<dir id>`: a reduce over a big directory reads every row on PouchDB. */
   readonly #counts = new Map<string, { n: number; until: number }>();
+  /** Directory listings (see {@link ChildNames}), while doc events are followed; undefined otherwise. */
+  #names: ChildNames | undefined;
+  /** `<domain>\n<id>\n<rev>` of the io.cozy.files doc events seen, until the write that made each one returns. */
+  readonly #seen = new BoundedMap<string, true>(1000);
 
-  constructor(private readonly store: DocumentStore) {}
+  constructor(
+    private readonly store: DocumentStore,
+    /** Whether the caller holds the instance's tree lock (only then is a listing read from the view kept). */
+    private readonly locked: (inst: InstanceRef) => boolean = () => false,
+  ) {}
+
+  /** Starts (or, with undefined, stops) answering name lookups from directory listings. */
+  useNames(names: ChildNames | undefined): void {
+    this.#names = names;
+    this.#seen.clear();
+  }
 
   /** Sums behind the quota by domain, kept current by the doc events of this process between two reads. */
   readonly #usage = new Map<string, { files: number; versions: number; trash: number; until: number }>();
@@ -59,6 +74,10 @@ export class FilesIndex {
     const { domain, doc, old } = e;
     if (e.doctype === FILES_DOCTYPE) {
       for (const d of [doc.dir_id, old?.dir_id]) if (typeof d === 'string') this.#counts.delete(`${domain}\n${d}`);
+      if (this.#names) {
+        this.#names.changed(e);
+        this.#seen.set(`${domain}\n${doc._id}\n${doc._rev}`, true);
+      }
     }
     const usage = this.#usage.get(domain);
     if (!usage) return;
@@ -96,8 +115,42 @@ export class FilesIndex {
     }
   }
 
-  /** The child of `dirId` named exactly `name` (byte for byte), directory or file. */
+  /**
+   * The child of `dirId` named exactly `name` (byte for byte), directory or file: from the directory's listing when
+   * this process holds a valid one (a found id is still read and checked), else from the by-parent view; under the
+   * tree lock, a directory without a listing is listed, so the next lookups in it need no query.
+   */
   async child(inst: InstanceRef, dirId: string, name: string): Promise<FileDoc | null> {
+    const names = this.#names;
+    if (!names) return this.#childFromView(inst, dirId, name);
+    const locked = this.locked(inst);
+    const cached = await names.lookup(inst, dirId, name, locked);
+    if (cached === null) return null;
+    if (cached) {
+      const doc = await this.tryGet(inst, cached.id);
+      if (doc && doc.dir_id === dirId && doc.name === name) return doc;
+      names.drop(inst, dirId);
+    } else if (locked && !names.tooBig(inst, dirId)) {
+      const snap = names.snapshot(inst);
+      const rows = await this.#view(inst, PARENT_VIEW, {
+        startkey: [dirId], endkey: [dirId, HIGH], limit: MAX_LISTED_CHILDREN + 1, reduce: false,
+      });
+      const listed = rows.flatMap((r): Array<[string, string]> => {
+        const key = r.key as unknown[];
+        return Array.isArray(key) && key[0] === dirId && typeof key[2] === 'string' && r.id ? [[key[2], r.id]] : [];
+      });
+      names.keep(snap, dirId, rows.length > MAX_LISTED_CHILDREN ? null : listed);
+      if (rows.length <= MAX_LISTED_CHILDREN) {
+        const id = listed.find(([n]) => n === name)?.[1];
+        if (id === undefined) return null;
+        const doc = await this.tryGet(inst, id);
+        if (doc && doc.dir_id === dirId && doc.name === name) return doc;
+      }
+    }
+    return this.#childFromView(inst, dirId, name);
+  }
+
+  async #childFromView(inst: InstanceRef, dirId: string, name: string): Promise<FileDoc | null> {
     const rows = await this.#view(inst, PARENT_VIEW, {
       keys: [[dirId, 'directory', name], [dirId, 'file', name]], include_docs: true, reduce: false,
     });
@@ -214,7 +267,16 @@ export class FilesIndex {
   /** Writes a document; `old` (the document it replaces) fills the doc event and saves a read. */
   async put(inst: InstanceRef, doc: NewDoc, old: Doc | null): Promise<string> {
     const res = await this.store.put(inst, FILES_DOCTYPE, doc, { old });
+    this.#followed(inst, res.id, res.rev);
     return res.rev;
+  }
+
+  /**
+   * The listings follow the writes through the doc events, which the bus delivers before the writer's `await`
+   * returns; should that ever not hold, the listings are switched off rather than left behind a write.
+   */
+  #followed(inst: InstanceRef, id: string, rev: string): void {
+    if (this.#names && !this.#seen.delete(`${inst.domain}\n${id}\n${rev}`)) this.useNames(undefined);
   }
 
   async putVersion(inst: InstanceRef, doc: NewDoc): Promise<string> {
@@ -234,13 +296,15 @@ export class FilesIndex {
   }
 
   async remove(inst: InstanceRef, doc: FileDoc): Promise<void> {
-    await this.store.delete(inst, FILES_DOCTYPE, doc._id, doc._rev, { old: doc });
+    const res = await this.store.delete(inst, FILES_DOCTYPE, doc._id, doc._rev, { old: doc });
+    this.#followed(inst, res.id, res.rev);
   }
 
   /** Writes many documents; throws the first failure after the others were written. */
   async bulk(inst: InstanceRef, docs: NewDoc[]): Promise<void> {
     for (let i = 0; i < docs.length; i += 200) {
       const results = await this.store.bulkDocs(inst, FILES_DOCTYPE, docs.slice(i, i + 200));
+      for (const r of results) if (!r.error && r.rev) this.#followed(inst, r.id, r.rev);
       const failed = results.find((r) => r.error);
       if (failed) throw failed.error === 'conflict' ? FilesErrors.conflict() : FilesErrors.conflict(`${failed.error}: ${failed.reason ?? ''}`);
     }

@@ -3,10 +3,11 @@ import {
   FILES_DOCTYPE, FILES_VERSIONS_DOCTYPE, FilesErrors, KernelErrors, ROOT_DIR_ID, TRASH_DIR_ID, TRASH_DIR_NAME, VFS_TRASH_PATH, isDir, isFile,
   type ChangeOptions, type ContentRef, type CopyTarget, type DirDoc, type DocEventBus, type DirPage, type DiskUsage, type DocumentStore,
   type FileContent, type FileDoc, type FilePatch, type FilesActor, type FilesService, type FileVersionDoc, type InstanceRef,
-  type InstanceService, type ListOptions, type Locks, type NewDirInput, type NewFileInput, type OverwriteInput,
+  type Cache, type InstanceService, type ListOptions, type Locks, type NewDirInput, type NewFileInput, type OverwriteInput,
   type RegularFileDoc, type UpdateOptions, type VfsContent, type WalkEntry,
 } from '@cozy-ts/kernel';
 import type { FilesConfig } from '../config.ts';
+import { ChildNames } from './child-names.ts';
 import { contentError } from './content-errors.ts';
 import { isUnderTrash, newFileId, nowIso } from './entries.ts';
 import { mergeObject, newCozyMetadata, touchCozyMetadata } from './cozy-metadata.ts';
@@ -25,6 +26,8 @@ export interface VfsServiceDeps {
   store: DocumentStore;
   vfs: VfsContent;
   locks: Locks;
+  /** The cluster cache: the tree generation lives there (see {@link ChildNames}); without it no listing is kept. */
+  cache?: Cache;
   instances: InstanceService;
   config: FilesConfig;
 }
@@ -51,6 +54,7 @@ export class VfsService implements FilesService {
   readonly lock: TreeLock;
   /** Path to id, as last seen by this process; see {@link PathHints}. */
   readonly hints = new PathHints();
+  readonly #names: ChildNames | undefined;
   readonly #uploads: Uploads;
   readonly #versions: Versions;
   readonly #ready = new Map<string, Promise<void>>();
@@ -59,8 +63,10 @@ export class VfsService implements FilesService {
   #off: (() => void) | undefined;
 
   constructor(private readonly deps: VfsServiceDeps) {
-    this.index = new FilesIndex(deps.store);
-    this.lock = new TreeLock(deps.locks, deps.config.lockWaitMs);
+    const names = deps.cache ? new ChildNames(deps.cache) : undefined;
+    this.#names = names;
+    this.lock = new TreeLock(deps.locks, deps.config.lockWaitMs, names && ((inst) => names.changing(inst)));
+    this.index = new FilesIndex(deps.store, (inst) => this.lock.holds(inst));
     this.#versions = new Versions(this.index, deps.vfs, deps.config.versions);
     this.#uploads = new Uploads(this, this.index, deps.vfs, this.#versions);
   }
@@ -98,6 +104,7 @@ export class VfsService implements FilesService {
 
   forget(inst: InstanceRef): void {
     this.#ready.delete(inst.prefix);
+    this.#names?.forget(inst);
   }
 
   /** Keeps the index's caches honest: every io.cozy.files write this process sees drops what it may have changed. */
@@ -106,11 +113,14 @@ export class VfsService implements FilesService {
     this.#off = events.on((e) => {
       if (e.doctype === FILES_DOCTYPE || e.doctype === FILES_VERSIONS_DOCTYPE) this.index.changed(e);
     });
+    // Listings follow this process's writes through these events, so they are used only while events are followed.
+    this.index.useNames(this.#names);
   }
 
   unfollow(): void {
     this.#off?.();
     this.#off = undefined;
+    this.index.useNames(undefined);
   }
 
   /** Runs work the caller does not wait for (emptying the trash); `drain` waits for all of it at stop. */

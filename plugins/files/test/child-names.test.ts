@@ -1,0 +1,109 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import t from 'tap';
+import { FILES, FILES_DOCTYPE, FilesErrors, ROOT_DIR_ID, STORE, type DocumentStore, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
+import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
+import type { VfsService } from '../src/vfs/vfs-service.ts';
+
+const body = (text: string) => Readable.from([Buffer.from(text)]);
+
+async function code(p: Promise<unknown>): Promise<string | number> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string; status?: number }).code ?? (err as { status?: number }).status ?? 'error';
+  }
+}
+
+/** Counts the by-parent view queries made through a store (the lookups the listings are meant to spare). */
+function countViewQueries(store: DocumentStore): { n: number } {
+  const seen = { n: 0 };
+  const query = store.queryView.bind(store);
+  store.queryView = (inst, doctype, ddoc, view, opts) => {
+    if (doctype === FILES_DOCTYPE && view === 'by-parent-type-name') seen.n++;
+    return query(inst, doctype, ddoc, view, opts);
+  };
+  return seen;
+}
+
+t.test('names looked up from directory listings stay exact across two processes (one store, one cluster)', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'files-names-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const plugins = { '@cozy-ts/plugin-vfs-local': { root, fsync: false }, '@cozy-ts/plugin-files': {} };
+  const { p1, p2 } = await startTwoProcesses(t, { config: { plugins } });
+  const inst: InstanceRef = await p1.createInstance('names.example');
+  const one: FilesService = p1.kernel.container.resolve(FILES.token);
+  const two: FilesService = p2.kernel.container.resolve(FILES.token);
+  const queries = countViewQueries(p1.kernel.container.resolve(STORE.token));
+  // FILES is the VFS service itself.
+  const vfs1 = one as VfsService;
+  /** The lookup that decides name uniqueness: under the tree lock. */
+  const lockedChild = (dirId: string, name: string) => vfs1.lock.run(inst, async () => (await vfs1.index.child(inst, dirId, name))?._id ?? null);
+
+  const d = await one.createDir(inst, { dirId: ROOT_DIR_ID, name: 'd' });
+  await one.createFile(inst, { dirId: d._id, name: 'first.txt' }, body('1'));
+
+  await t.test('new names in a listed directory need no view query', async (t) => {
+    const before = queries.n;
+    for (let i = 0; i < 5; i++) {
+      await t.rejects(one.statByPath(inst, `/d/new-${i}.txt`), { status: 404 });
+      await one.createFile(inst, { dirId: d._id, name: `new-${i}.txt`, size: 1 }, body('x'));
+    }
+    t.equal(queries.n, before, 'lookups and uniqueness checks answered by the listing');
+    t.equal((await one.statByPath(inst, '/d/new-3.txt')).name, 'new-3.txt');
+    t.equal(await code(one.createFile(inst, { dirId: d._id, name: 'new-3.txt' }, body('again'))), FilesErrors.nameTaken.code);
+  });
+
+  await t.test('a name taken by another process is taken here too', async (t) => {
+    // Process 1 has a listing of /d; process 2 adds to /d, then process 1 tries the same names.
+    const f = await two.createFile(inst, { dirId: d._id, name: 'from-two.txt' }, body('2'));
+    t.equal((await one.statByPath(inst, '/d/from-two.txt'))._id, f._id, 'seen at once, outside the lock');
+    // No lookup outside the lock in between: the check under the lock alone must see the other process's entry.
+    // Each time, process 1 first changes /d itself, so that it holds a listing of it that was exact a moment ago.
+    await one.createFile(inst, { dirId: d._id, name: 'mine-1.txt', size: 1 }, body('1'));
+    await two.createDir(inst, { dirId: d._id, name: 'dir-from-two' });
+    t.equal(await code(one.createFile(inst, { dirId: d._id, name: 'dir-from-two', size: 1 }, body('1'))), FilesErrors.nameTaken.code, 'checked under the lock');
+    await one.createFile(inst, { dirId: d._id, name: 'mine-2.txt', size: 1 }, body('1'));
+    const other = await two.createFile(inst, { dirId: d._id, name: 'other.txt', size: 1 }, body('2'));
+    t.equal(await lockedChild(d._id, 'other.txt'), other._id, 'found under the lock');
+    t.equal(await code(one.createFile(inst, { dirId: d._id, name: 'other.txt', size: 1 }, body('1'))), FilesErrors.nameTaken.code, 'a file over a file');
+    await one.createFile(inst, { dirId: d._id, name: 'mine-3.txt', size: 1 }, body('1'));
+    await two.createFile(inst, { dirId: d._id, name: 'third.txt', size: 1 }, body('2'));
+    t.equal(await code(one.createDir(inst, { dirId: d._id, name: 'third.txt' })), FilesErrors.nameTaken.code);
+  });
+
+  await t.test('a name freed by another process is free here too', async (t) => {
+    const f = await one.statByPath(inst, '/d/first.txt');
+    await two.update(inst, f._id, { name: 'renamed.txt' });
+    t.equal(await code(one.statByPath(inst, '/d/first.txt')), FilesErrors.notFound.code);
+    const again = await one.createFile(inst, { dirId: d._id, name: 'first.txt' }, body('again'));
+    t.equal((await one.statByPath(inst, '/d/first.txt'))._id, again._id);
+    await two.trash(inst, again._id);
+    t.equal(await code(one.statByPath(inst, '/d/first.txt')), FilesErrors.notFound.code);
+  });
+
+  await t.test('moves and deletes made here keep the listing exact', async (t) => {
+    const e = await one.createDir(inst, { dirId: ROOT_DIR_ID, name: 'e' });
+    await one.createFile(inst, { dirId: e._id, name: 'seed.txt' }, body('s'));
+    const f = await one.createFile(inst, { dirId: d._id, name: 'moving.txt' }, body('m'));
+    await one.update(inst, f._id, { dirId: e._id });
+    t.equal(await code(one.statByPath(inst, '/d/moving.txt')), FilesErrors.notFound.code, 'left its old directory');
+    t.equal((await one.statByPath(inst, '/e/moving.txt'))._id, f._id);
+    t.equal(await code(one.createFile(inst, { dirId: e._id, name: 'moving.txt' }, body('x'))), FilesErrors.nameTaken.code);
+    await one.createFile(inst, { dirId: d._id, name: 'moving.txt' }, body('new one in d'));
+    await one.destroy(inst, f._id);
+    await one.createFile(inst, { dirId: e._id, name: 'moving.txt' }, body('free again'));
+  });
+
+  await t.test('concurrent creations of one name through both processes: one document', async (t) => {
+    const results = await Promise.all([one, two, one, two].map((svc, i) => code(svc.createFile(inst, { dirId: d._id, name: 'race.txt' }, body(`r${i}`)))));
+    t.same(results.filter((r) => r === 'ok').length, 1, 'one wins');
+    t.same(results.filter((r) => r === FilesErrors.nameTaken.code).length, 3, 'the others are refused');
+    const store: DocumentStore = p1.kernel.container.resolve(STORE.token);
+    const rows = await store.queryView(inst, FILES_DOCTYPE, 'by-parent-type-name', 'by-parent-type-name', { key: [d._id, 'file', 'race.txt'], reduce: false });
+    t.equal(rows.rows.length, 1, 'never two documents');
+  });
+});
