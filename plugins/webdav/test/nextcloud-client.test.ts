@@ -91,6 +91,9 @@ t.test('the Nextcloud desktop sync client (nextcloudcmd) syncs both ways', { ski
   });
 
   await t.test('changes made on the server come down', async (t) => {
+    // Folders the client made itself have no ETag in its journal until it lists them once: it then knows them all,
+    // and from here on it only descends into a folder whose ETag changed.
+    await sync();
     t.equal((await dav(env, 'MOVE', '/top.txt', { headers: { destination: `${env.url}Documents/moved%20top.txt` } })).status, 201, 'rename + move');
     t.equal((await dav(env, 'PUT', '/Documents/Projets/2026/plan.txt', { body: 'plan v2, edited on the server' })).status, 204, 'edit deep down');
     t.equal((await dav(env, 'DELETE', '/Documents/notes.md')).status, 204, 'delete');
