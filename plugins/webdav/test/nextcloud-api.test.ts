@@ -228,6 +228,13 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     await raw(env, 'PUT', nc('/dir/s.bin-chunking-7-2-0'), short, 'a');
     t.equal((await raw(env, 'PUT', nc('/dir/s.bin-chunking-7-2-1'), short, 'b')).status, 400, 'parts that do not add up');
     t.equal((await raw(env, 'GET', nc('/dir/s.bin'))).status, 404);
+
+    t.equal((await dav(env, 'MKCOL', '/.nextcloud-uploads')).status, 201, "a user's own folder of the staging name");
+    t.equal((await dav(env, 'PUT', '/.nextcloud-uploads/mine.txt', { body: 'mine' })).status, 201);
+    const refusedStaging = await raw(env, 'PUT', nc('/dir/u.bin-chunking-8-2-0'), { 'oc-chunked': '1' }, 'a');
+    t.equal(refusedStaging.status, 409, 'chunked uploads do not stage in it');
+    t.equal(await (await dav(env, 'GET', '/.nextcloud-uploads/mine.txt')).text(), 'mine', 'nor touch it');
+    t.equal((await dav(env, 'DELETE', '/.nextcloud-uploads')).status, 204);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { fileSize, isCozyError, isDir, type FileDoc, type FilesService, type InstanceRef, type Locks } from '@cozy-ts/kernel';
+import { ROOT_DIR_ID, fileSize, isCozyError, isDir, type FileDoc, type FilesService, type InstanceRef, type Locks } from '@cozy-ts/kernel';
 import { DavErrors, type DavResource, type WriteInput } from '@cozy-ts/dav';
 
 /**
@@ -79,6 +79,19 @@ export function checkTargetConditions(req: FastifyRequest, target: DavResource |
   if (held.ifNoneMatch !== undefined && listMatches(held.ifNoneMatch, target?.etag)) throw DavErrors.preconditionFailed();
 }
 
+/** Key of `metadata` marking the folders made here. */
+const STAGING_MARK = 'nextcloudChunkStaging';
+
+function isOurs(doc: FileDoc): boolean {
+  return isDir(doc) && (doc.metadata as Record<string, unknown> | undefined)?.[STAGING_MARK] === true;
+}
+
+/** A folder found where staging goes that was not made here (a user's own folder of that name): not touched. */
+function ours(doc: FileDoc): FileDoc {
+  if (!isOurs(doc)) throw DavErrors.conflict(`${STAGING_DIR} is a folder of the user's: chunked uploads cannot stage there`);
+  return doc;
+}
+
 const partName = (index: number): string => String(index).padStart(5, '0');
 
 function isStatus(err: unknown, status: number): boolean {
@@ -130,15 +143,28 @@ export class ChunkStaging {
   }
 
   async #stagingDir(path: string): Promise<FileDoc> {
+    const found = await this.#find(path);
+    if (found) return ours(found);
+    return this.#rootLock(async () => {
+      await this.#sweep();
+      const root = (await this.#find(STAGING_DIR)) ?? (await this.#mkdir(ROOT_DIR_ID, STAGING_DIR.slice(1)));
+      const raced = await this.#find(path);
+      return raced ? ours(raced) : this.#mkdir(ours(root)._id, path.slice(STAGING_DIR.length + 1));
+    });
+  }
+
+  async #find(path: string): Promise<FileDoc | null> {
     try {
       return await this.files.statByPath(this.inst, path);
     } catch (err) {
-      if (!isStatus(err, 404)) throw err;
+      if (isStatus(err, 404)) return null;
+      throw err;
     }
-    return this.#rootLock(async () => {
-      await this.#sweep();
-      return this.files.createDirByPath(this.inst, path, { recursive: true });
-    });
+  }
+
+  /** Staging folders carry a mark: only marked folders are ever used, swept or removed, never a user's own. */
+  async #mkdir(dirId: string, name: string): Promise<FileDoc> {
+    return this.files.createDir(this.inst, { dirId, name, metadata: { [STAGING_MARK]: true } });
   }
 
   /** The staging root shows in the user's tree (Drive, `/dav/files`) only while uploads are under way. */
@@ -146,6 +172,7 @@ export class ChunkStaging {
     await this.#rootLock(async () => {
       try {
         const root = await this.files.statByPath(this.inst, STAGING_DIR);
+        if (!isOurs(root)) return;
         for await (const _ of this.files.children(this.inst, root._id)) return;
         await this.files.destroy(this.inst, root._id);
       } catch (err) {
@@ -163,9 +190,10 @@ export class ChunkStaging {
       if (isStatus(err, 404)) return;
       throw err;
     }
+    if (!isOurs(root)) return;
     const cutoff = Date.now() - STALE_MS;
     for await (const doc of this.files.children(this.inst, root._id)) {
-      if (Date.parse(doc.updated_at) < cutoff) await this.files.destroy(this.inst, doc._id).catch(() => undefined);
+      if (isOurs(doc) && Date.parse(doc.updated_at) < cutoff) await this.files.destroy(this.inst, doc._id).catch(() => undefined);
     }
   }
 
