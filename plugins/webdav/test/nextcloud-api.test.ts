@@ -98,6 +98,8 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     await env.tk.kernel.store.put(env.inst, 'io.cozy.oauth.clients', { _id: 'client-nc', client_name: 'nc', software_id: 'nc' });
     const viaBearer = await raw(env, 'GET', '/ocs/v2.php/cloud/user?format=json', { authorization: `Bearer ${bearer}` });
     t.equal((JSON.parse(viaBearer.body) as { ocs: { data: { id: string } } }).ocs.data.id, env.inst.domain, 'no login: the domain');
+    const slashed = await raw(env, 'GET', '/ocs/v1.php/cloud/user?format=json', { authorization: basicHeader('a/b', env.password) });
+    t.equal((JSON.parse(slashed.body) as { ocs: { data: { id: string } } }).ocs.data.id, env.inst.domain, 'a login that is no path segment: the domain');
   });
 
   await t.test('OCS without valid credentials: HTTP 401 and the OCS envelope (997 in v1, 401 in v2)', async (t) => {
