@@ -34,7 +34,7 @@ export interface NextcloudView {
   rights: TreeRights;
   owner: { id: string; displayName: string };
   /**
-   * Changes whenever anything in the instance's tree changes (the files database's update sequence): folded
+   * Changes whenever anything in the instance's tree changes (the files database's changes-feed position): folded
    * into every directory's ETag, see `treeEtag`.
    */
   treeVersion(): Promise<string>;

