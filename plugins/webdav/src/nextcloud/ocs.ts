@@ -66,7 +66,7 @@ function node(key: string, value: OcsValue, indent: string): string {
   return text ? `${indent}<${name}>${text}</${name}>\n` : `${indent}<${name}/>\n`;
 }
 
-function envelope(answer: OcsAnswer): { meta: Record<string, OcsValue>; data: OcsValue } {
+function envelope(answer: OcsAnswer): { [key: string]: OcsValue } {
   return {
     meta: { status: answer.code === 100 || answer.code === 200 ? 'ok' : 'failure', statuscode: answer.code, message: answer.message, totalitems: '', itemsperpage: '' },
     data: answer.data,
@@ -77,6 +77,6 @@ export function sendOcs(req: FastifyRequest, reply: FastifyReply, answer: OcsAns
   const body = envelope(answer);
   void reply.status(answer.status);
   if (wantsJson(req)) return reply.type('application/json; charset=utf-8').send(JSON.stringify({ ocs: body }));
-  const xml = `<?xml version="1.0"?>\n<ocs>\n${toXml(body as unknown as OcsValue)}</ocs>\n`;
+  const xml = `<?xml version="1.0"?>\n<ocs>\n${toXml(body)}</ocs>\n`;
   return reply.type('text/xml; charset=UTF-8').send(xml);
 }
