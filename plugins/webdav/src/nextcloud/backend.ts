@@ -5,7 +5,8 @@ import {
   clark, DavErrors, el, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type PropPatchOp, type QName, type WriteInput, type Xml,
 } from '@cozy-ts/dav';
 import { OC_NS, type FileResource } from '../files-backend.ts';
-import { isStagingPath, parseChunkPath, type ChunkStaging } from './chunked-upload.ts';
+import { parseChunkPath, putChunk } from './chunked-upload.ts';
+import { isStagingPath, type Staging } from './staging.ts';
 import { permissionLetters, type TreeRights } from './permissions.ts';
 
 export const NC_NS = 'http://nextcloud.org/ns';
@@ -42,7 +43,7 @@ export interface NextcloudView {
   onWritten(doc: FileDoc): void;
   onRead(doc: FileDoc): void;
   /** Set for a chunked PUT (`OC-Chunked`): where parts are staged, the announced total, the target's conditions. */
-  chunked?: { staging: ChunkStaging; totalLength?: number; checkTarget(target: DavResource | null): void };
+  chunked?: { staging: Staging; totalLength?: number; checkTarget(target: DavResource | null): void };
 }
 
 /**
@@ -113,7 +114,7 @@ export class NextcloudBackend implements DavBackend {
   async #writePart(path: string, input: WriteInput, chunked: NonNullable<NextcloudView['chunked']>): Promise<DavResource> {
     const ref = parseChunkPath(path);
     if (isStagingPath(ref.target)) throw DavErrors.forbidden('This name is reserved');
-    const done = await chunked.staging.put(ref, input, chunked.totalLength, async (body, size) => {
+    const done = await putChunk(chunked.staging, ref, input, chunked.totalLength, async (body, size) => {
       const existing = await this.inner.stat(ref.target);
       if (existing?.collection) throw DavErrors.conflict('A collection has this name');
       chunked.checkTarget(existing);

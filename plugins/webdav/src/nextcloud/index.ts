@@ -4,7 +4,8 @@ import type { DavCore, ResolvedTree } from '@cozy-ts/dav';
 import type { WebdavConfig } from '../config.ts';
 import { nextcloudApiRoutes } from './api-routes.ts';
 import { NextcloudBackend } from './backend.ts';
-import { ChunkStaging, checkTargetConditions, holdChunkConditions } from './chunked-upload.ts';
+import { checkTargetConditions, holdChunkConditions } from './chunked-upload.ts';
+import { Staging } from './staging.ts';
 import { nextcloudUser } from './identity.ts';
 import { treeRights } from './permissions.ts';
 import { addNextcloudHeaders, recordRead, recordWritten } from './response-headers.ts';
@@ -45,7 +46,7 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
         onRead: (doc) => recordRead(req, doc),
         ...(req.method === 'PUT' && req.headers['oc-chunked'] !== undefined ? {
           chunked: {
-            staging: new ChunkStaging(files, cluster.locks, inst),
+            staging: new Staging(files, cluster.locks, inst),
             totalLength: totalLength(req),
             checkTarget: (target) => checkTargetConditions(req, target),
           },
