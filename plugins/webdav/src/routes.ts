@@ -43,7 +43,7 @@ export async function nextcloudRoutes(app: FastifyInstance, { ctx }: RouteOption
   if (!ctx.config.nextcloudAlias) return;
   // Lock state is in the cluster cache, so every mount (and every process) shares it through its own core.
   const tree = nextcloudTree(filesTree(ctx), ctx);
-  await nextcloudApi(app, ctx);
+  await nextcloudApi(app, ctx, tree);
   for (const path of NEXTCLOUD_MOUNTS) await app.register(async (scope) => mountDav(scope, { path, ...tree }));
   await app.register(async (scope) => mountUserDav(scope, tree));
 }

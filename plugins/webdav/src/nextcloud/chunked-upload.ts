@@ -61,7 +61,7 @@ function header(req: FastifyRequest, name: string): string | undefined {
 }
 
 /** Whether an `If-Match` / `If-None-Match` list names this ETag (or `*` and the resource exists). */
-function listMatches(list: string, etag: string | undefined): boolean {
+export function listMatches(list: string, etag: string | undefined): boolean {
   if (etag === undefined) return false;
   const bare = (t: string) => t.trim().replace(/^W\//, '');
   return list.split(',').some((t) => bare(t) === '*' || bare(t) === bare(etag));

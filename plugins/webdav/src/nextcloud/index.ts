@@ -6,6 +6,8 @@ import { nextcloudApiRoutes } from './api-routes.ts';
 import { NextcloudBackend } from './backend.ts';
 import { checkTargetConditions, holdChunkConditions } from './chunked-upload.ts';
 import { Staging } from './staging.ts';
+import { UploadsBackend, mountUploads } from './uploads.ts';
+import { WebdavErrors } from '../access.ts';
 import { nextcloudUser } from './identity.ts';
 import { treeRights } from './permissions.ts';
 import { addNextcloudHeaders, recordRead, recordWritten } from './response-headers.ts';
@@ -62,9 +64,24 @@ function totalLength(req: FastifyRequest): number | undefined {
   return typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
 }
 
-/** `/status.php`, OCS and the Nextcloud response headers, in the scope of the Nextcloud mounts (before them). */
-export async function nextcloudApi(app: FastifyInstance, ctx: Ctx): Promise<void> {
+/**
+ * `/status.php`, OCS, chunked upload v2 (`/remote.php/dav/uploads/`) and the Nextcloud response headers, in the scope
+ * of the Nextcloud mounts (before them, so the hooks reach them). `tree` is the Nextcloud files tree.
+ */
+export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree?: Tree): Promise<void> {
   addNextcloudHeaders(app);
   holdChunkConditions(app);
-  await app.register(async (scope) => nextcloudApiRoutes(scope, { auth: ctx.use(AUTH), files: ctx.use(FILES), realm: ctx.config.realm }));
+  const auth = ctx.use(AUTH);
+  const files = ctx.use(FILES);
+  const cluster = ctx.use(CLUSTER);
+  await app.register(async (scope) => nextcloudApiRoutes(scope, { auth, files, realm: ctx.config.realm }));
+  if (!tree) return;
+  const uploads = async (req: FastifyRequest): Promise<ResolvedTree> => {
+    // The files tree's resolution authenticates and checks the method's rights; an upload makes a file: PUT's too.
+    const base = await tree.resolve(req);
+    if (!treeRights((await auth.authenticate(req)).permissions).write) throw WebdavErrors.forbidden();
+    const inst = instanceOf(req);
+    return { backend: new UploadsBackend(new Staging(files, cluster.locks, inst), files, inst), namespace: `${inst.domain}#uploads`, principal: base.principal };
+  };
+  await app.register(async (scope) => mountUploads(scope, { core: tree.core, files: tree.resolve, uploads, totalLength }));
 }
