@@ -240,6 +240,50 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
   });
 });
 
+t.test('chunked upload v2: /remote.php/dav/uploads/<user>/<id>, parts, MOVE .file', async (t) => {
+  const env = await startWebdav(t);
+  const files = env.tk.kernel.container.resolve(FILES.token);
+  const up = (path = '') => `/remote.php/dav/uploads/me/web-1${path}`;
+  t.equal((await raw(env, 'MKCOL', up())).status, 201);
+  t.equal((await raw(env, 'MKCOL', up())).status, 405, 'an upload exists once');
+  // Natural order: 2 before 10, whatever order they come in.
+  const names = ['10', '2', '1'];
+  for (const name of names) t.equal((await raw(env, 'PUT', up(`/${name}`), {}, `<${name}>`)).status, 201, `part ${name}`);
+  t.equal((await raw(env, 'PUT', up('/2'), {}, '<2>')).status, 204, 'a part sent again replaces the first');
+  const listing = parseMultistatus((await raw(env, 'PROPFIND', up(), { depth: '1' })).body);
+  t.same([...listing.keys()].sort(), [up('/'), up('/1'), up('/10'), up('/2')].sort(), 'the parts, for a client resuming');
+  t.equal(listing.get(up('/10'))?.found.get('getcontentlength'), '4');
+  t.equal((await raw(env, 'PUT', '/remote.php/dav/uploads/me/nope/1', {}, 'x')).status, 409, 'a part needs its upload');
+  t.equal((await raw(env, 'MOVE', up('/.file'), { destination: `http://elsewhere.example/remote.php/dav/files/me/x` })).status, 502);
+  t.equal((await raw(env, 'MOVE', up('/.file'), { destination: `${env.origin}/dav/files/x` })).status, 403, 'only into /remote.php/dav/files/<user>/');
+  t.equal((await raw(env, 'MOVE', up('/1'), { destination: `${env.origin}/remote.php/dav/files/me/x` })).status, 403, 'a part alone does not move');
+  t.equal((await raw(env, 'PUT', '/remote.php/dav/files/me/v2.txt', {}, 'before')).status, 201);
+  const stale = await raw(env, 'MOVE', up('/.file'), { destination: `${env.origin}/remote.php/dav/files/me/v2.txt`, 'if-match': '"stale"' });
+  t.equal(stale.status, 412, "If-Match is the file's");
+  t.equal((await raw(env, 'GET', '/remote.php/dav/files/me/v2.txt')).body, 'before');
+  t.equal((await raw(env, 'PROPFIND', up(), { depth: '0' })).status, 207, 'the parts are kept for another try');
+  const before = await files.statByPath(env.inst, '/v2.txt');
+  const moved = await raw(env, 'MOVE', up('/.file'), { destination: '/remote.php/dav/files/me/v2.txt', 'oc-total-length': '10', 'x-oc-mtime': String(Math.floor(Date.now() / 1000) + 60) });
+  t.equal(moved.status, 204, 'over the existing file');
+  t.equal(moved.headers['oc-fileid'], before._id, 'same file, a new version');
+  t.ok(moved.headers['oc-etag'] && moved.headers['oc-etag'] === moved.headers.etag);
+  t.equal(moved.headers['x-oc-mtime'], 'accepted');
+  t.equal((await raw(env, 'GET', '/remote.php/dav/files/me/v2.txt')).body, '<1><2><10>');
+  t.equal((await raw(env, 'PROPFIND', up(), { depth: '0' })).status, 404, 'the upload is used up');
+  t.equal((await dav(env, 'PROPFIND', '/', { headers: { depth: '1' } }).then((r) => r.text())).includes('nextcloud-uploads'), false, 'nothing staged left');
+
+  t.equal((await raw(env, 'MKCOL', '/remote.php/dav/uploads/me/web-2')).status, 201);
+  await raw(env, 'PUT', '/remote.php/dav/uploads/me/web-2/1', {}, 'abc');
+  const wrongTotal = await raw(env, 'MOVE', '/remote.php/dav/uploads/me/web-2/.file', { destination: '/remote.php/dav/files/me/t.bin', 'oc-total-length': '99' });
+  t.equal(wrongTotal.status, 400, 'OC-Total-Length is checked');
+  t.equal((await raw(env, 'DELETE', '/remote.php/dav/uploads/me/web-2')).status, 204, 'giving up');
+  t.equal((await raw(env, 'PROPFIND', '/remote.php/dav/uploads/me/web-2', { depth: '0' })).status, 404);
+  const readOnly = await env.tk.kernel.auth.issueToken(env.inst, 'access', { subject: 'client-nc', scope: 'io.cozy.files:GET' });
+  await env.tk.kernel.store.put(env.inst, 'io.cozy.oauth.clients', { _id: 'client-nc', client_name: 'nc', software_id: 'nc' });
+  t.equal((await raw(env, 'PROPFIND', '/remote.php/dav/uploads/me/', { depth: '0', authorization: basicHeader('me', readOnly) })).status, 403, 'uploads need the right to write');
+  t.equal((await raw(env, 'MKCOL', '/remote.php/dav/uploads/me/x', { authorization: '' })).status, 401);
+});
+
 t.test('OC-Chunked parts sent to two processes of a farm make one file', async (t) => {
   // One content store for both, as a farm shares its disk (or Swift).
   const contents = await mkdtemp(join(tmpdir(), 'webdav-nc-farm-'));
@@ -271,4 +315,12 @@ t.test('OC-Chunked parts sent to two processes of a farm make one file', async (
   }
   t.equal((await send(port1, 'GET', '/remote.php/webdav/farm.bin')).body, parts.join(''));
   t.equal((await send(port2, 'GET', '/remote.php/webdav/farm.bin')).body, parts.join(''));
+
+  // Chunked upload v2: the upload made on one process, parts on both, the MOVE on the other.
+  const up = '/remote.php/dav/uploads/me/farm-v2';
+  t.equal((await send(port1, 'MKCOL', up)).status, 201);
+  for (const [port, i] of order) t.equal((await send(port, 'PUT', `${up}/${i + 1}`, {}, parts[i])).status, 201, `v2 part ${i + 1}`);
+  const moved = await send(port2, 'MOVE', `${up}/.file`, { destination: `http://${domain}/remote.php/dav/files/me/farm-v2.bin` });
+  t.equal(moved.status, 201);
+  t.equal((await send(port1, 'GET', '/remote.php/dav/files/me/farm-v2.bin')).body, parts.join(''));
 });

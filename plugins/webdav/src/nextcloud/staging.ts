@@ -25,6 +25,8 @@ function ours(doc: FileDoc): FileDoc {
   return doc;
 }
 
+const NATURAL = new Intl.Collator('en', { numeric: true });
+
 function isStatus(err: unknown, status: number): boolean {
   return isCozyError(err) && err.status === status;
 }
@@ -96,7 +98,8 @@ export class Staging {
       if (isStatus(err, 404)) return null;
       throw err;
     }
-    return parts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Natural order, as Nextcloud assembles: parts named 1, 2, ... 10 come in that order, padded names as they sort.
+    return parts.sort((a, b) => NATURAL.compare(a.name, b.name));
   }
 
   /** The parts' contents one after the other. */
