@@ -63,7 +63,7 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.equal(unknown.status, 404);
   });
 
-  await t.test('OCS capabilities in JSON and XML, v1 and v2, without chunking', async (t) => {
+  await t.test('OCS capabilities in JSON and XML, v1 and v2', async (t) => {
     const v1 = await raw(env, 'GET', '/ocs/v1.php/cloud/capabilities?format=json', { 'ocs-apirequest': 'true' });
     t.equal(v1.status, 200);
     t.match(v1.headers['content-type'], /^application\/json/);
@@ -71,8 +71,10 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.match(body.ocs.meta, { status: 'ok', statuscode: 100, message: 'OK' });
     t.match(body.ocs.data.version, { major: Number, minor: Number, micro: Number, string: String });
     const caps = body.ocs.data.capabilities;
-    t.equal(caps.files?.bigfilechunking, false, 'no chunking promised');
-    t.equal(caps.dav?.chunking, undefined, 'no chunking v2 advertised');
+    t.equal(caps.dav?.chunking, '1.0', 'chunked upload v2 (served, across processes)');
+    t.equal(caps.files?.undelete, false, 'no trash over DAV');
+    t.equal(caps.files?.versioning, false, 'no versions over DAV');
+    t.equal(caps.checksums, undefined, 'no upload checksums');
     t.equal(caps.core?.['webdav-root'], 'remote.php/webdav');
 
     const v2 = await raw(env, 'GET', '/ocs/v2.php/cloud/capabilities', { 'ocs-apirequest': 'true' });
@@ -80,7 +82,8 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.match(v2.headers['content-type'], /^text\/xml/, 'XML unless JSON is asked for');
     t.match(v2.body, /^<\?xml version="1.0"\?>\n<ocs>\n <meta>/);
     t.same(ocsMeta(v2), { status: 'ok', statuscode: 200 });
-    t.match(v2.body, /<bigfilechunking\/>/, 'false is an empty element, as Nextcloud writes it');
+    t.match(v2.body, /<bigfilechunking>1<\/bigfilechunking>/, 'true is 1, as Nextcloud writes it');
+    t.match(v2.body, /<undelete\/>/, 'false is an empty element');
     t.match(v2.body, /<pollinterval>60<\/pollinterval>/);
     const byAccept = await raw(env, 'GET', '/ocs/v2.php/cloud/capabilities', { accept: 'application/json' });
     t.match(byAccept.headers['content-type'], /^application\/json/, 'an Accept naming JSON');

@@ -33,11 +33,11 @@ t.test('the Nextcloud desktop sync client (nextcloudcmd) syncs both ways', { ski
   const local = join(work, 'local');
   const L = (p: string) => join(local, p);
 
-  const sync = async (): Promise<SyncRun> => {
+  const sync = async (extraEnv: Record<string, string> = {}): Promise<SyncRun> => {
     // The client keeps its settings under $HOME; its journal is in the synced folder.
     // OWNCLOUD_CHUNK_SIZE: parts of 2 MB, so the 5 MB file goes up the way every file over 10 MB does by default.
     const { stdout, stderr } = await run('nextcloudcmd', ['--non-interactive', '-u', 'me', '-p', env.password, local, env.origin], {
-      env: { ...process.env, HOME: work, OWNCLOUD_CHUNK_SIZE: '2000000', QT_QPA_PLATFORM: 'offscreen' },
+      env: { ...process.env, HOME: work, OWNCLOUD_CHUNK_SIZE: '2000000', QT_QPA_PLATFORM: 'offscreen', ...extraEnv },
       maxBuffer: 64 * 1024 * 1024,
       timeout: 60_000,
     });
@@ -77,7 +77,7 @@ t.test('the Nextcloud desktop sync client (nextcloudcmd) syncs both ways', { ski
     const first = await sync();
     t.equal(first.jobs.GET, 0, 'nothing to download');
     t.ok(first.jobs.PUT >= 5, `uploads (${first.jobs.PUT} PUTs)`);
-    t.match(first.log, /big\.bin-chunking-\d+-3-/, 'the 5 MB file went in parts');
+    t.match(first.log, /PropagateUploadFileNG/, 'the 5 MB file went in parts, by chunked upload v2 (advertised)');
     t.equal(await serverText('/Documents/notes.md'), '# notes\n');
     t.equal(await serverText('/Documents/Projets/2026/plan.txt'), 'plan v1');
     t.equal(await serverText('/Photos été/Ωmega 日本 ñ.txt'), 'unicode name');
@@ -115,8 +115,16 @@ t.test('the Nextcloud desktop sync client (nextcloudcmd) syncs both ways', { ski
     await rm(L('Nouveau'), { recursive: true });
     await mkdir(L('Vide/Sous-dossier'));
     await writeFile(L('Vide/Sous-dossier/new.txt'), 'new locally');
+    const big2 = randomBytes(3 * 1024 * 1024);
+    await writeFile(L('Photos été/big.bin'), big2);
     const before = await files.statByPath(env.inst, '/Photos été/Ωmega 日本 ñ.txt');
-    const third = await sync();
+    const bigBefore = await files.statByPath(env.inst, '/Photos été/big.bin');
+    // Without chunked upload v2 the client sends OC-Chunked parts (what it does against a server not offering v2).
+    const third = await sync({ OWNCLOUD_CHUNKING_NG: '0' });
+    t.match(third.log, /big\.bin-chunking-\d+-2-/, 'the changed big file went up as OC-Chunked parts');
+    const bigAfter = await files.statByPath(env.inst, '/Photos été/big.bin');
+    t.equal(bigAfter._id, bigBefore._id, 'a new version of the same file');
+    t.ok(Buffer.from(await (await dav(env, 'GET', '/Photos été/big.bin')).arrayBuffer()).equals(big2), 'byte for byte');
     t.equal(third.jobs.GET, 0, 'nothing to download');
     t.equal(await serverText('/Documents/Projets/2026/plan.txt'), 'plan v3, edited locally, longer');
     const renamed = await files.statByPath(env.inst, '/Photos été/renamed ü.txt');

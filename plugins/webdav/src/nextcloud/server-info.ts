@@ -24,19 +24,19 @@ export function statusDocument(): Record<string, string | boolean> {
 }
 
 /**
- * `cloud/capabilities`. What is left out matters as much: no `dav.chunking` (chunked uploads to
- * `/remote.php/dav/uploads/` are not served, so clients upload each file with one PUT), `bigfilechunking` false (the
- * old `OC-Chunked` scheme, which would otherwise store the chunks as files), no upload checksums (an `OC-Checksum`
- * header is not checked), no trash or versions over DAV (`undelete`, `versioning`), no sharing, no end-to-end
- * encryption, no file locking.
+ * `cloud/capabilities`. `dav.chunking` 1.0: chunked upload v2 (`/remote.php/dav/uploads/`, uploads.ts) works across
+ * a farm's processes, so clients send big files in resumable parts there (the 3.x desktop client otherwise falls
+ * back to `OC-Chunked`, which is served too). What is left out matters as much: no upload checksums (an
+ * `OC-Checksum` header is not checked), no trash or versions over DAV (`undelete`, `versioning`), no sharing, no
+ * end-to-end encryption, no file locking, no bulk upload.
  */
 export function capabilities(): OcsValue {
   return {
     version: { ...NEXTCLOUD_VERSION, string: VERSION_STRING, edition: '', extendedSupport: false },
     capabilities: {
       core: { pollinterval: 60, 'webdav-root': 'remote.php/webdav' },
-      files: { bigfilechunking: false, blacklisted_files: [], undelete: false, versioning: false },
-      dav: {},
+      files: { bigfilechunking: true, blacklisted_files: [], undelete: false, versioning: false },
+      dav: { chunking: '1.0' },
     },
   };
 }

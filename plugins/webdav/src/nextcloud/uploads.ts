@@ -13,10 +13,10 @@ import type { Staging } from './staging.ts';
 /**
  * Nextcloud's chunked upload v2: `MKCOL /remote.php/dav/uploads/<user>/<id>`, a `PUT` per part into it, then
  * `MOVE <id>/.file` with the file's address as Destination, which writes the file from the parts in name order
- * (natural order: `2` before `10`) and removes them; `DELETE <id>` gives up. rclone's `vendor = nextcloud` uses it
- * above its chunk size whatever the server says; it is not advertised in the capabilities, so Nextcloud's own clients
- * keep to `OC-Chunked` (see chunked-upload.ts). Parts are staged like those (`staging.ts`), so MKCOL, parts and MOVE
- * may each reach another process of a farm. `<user>` is any name, as in `/remote.php/dav/files/<user>`.
+ * (natural order: `2` before `10`) and removes them; `DELETE <id>` gives up; a PROPFIND lists the parts a
+ * resuming client already sent. Advertised as `dav.chunking` 1.0; rclone's `vendor = nextcloud` (1.63 and later) uses
+ * it above its chunk size whatever the server says. Parts are staged like `OC-Chunked` ones (`staging.ts`), so MKCOL,
+ * parts and MOVE may each reach another process of a farm. `<user>` is any name, as in `/remote.php/dav/files/<user>`.
  */
 export const NEXTCLOUD_UPLOADS_BASE = '/remote.php/dav/uploads';
 
