@@ -265,6 +265,12 @@ t.test('chunked upload v2: /remote.php/dav/uploads/<user>/<id>, parts, MOVE .fil
   t.equal(stale.status, 412, "If-Match is the file's");
   t.equal((await raw(env, 'GET', '/remote.php/dav/files/me/v2.txt')).body, 'before');
   t.equal((await raw(env, 'PROPFIND', up(), { depth: '0' })).status, 207, 'the parts are kept for another try');
+  const lockinfo = '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+  const lock = await raw(env, 'LOCK', '/remote.php/dav/files/me/v2.txt', { 'content-type': 'application/xml', timeout: 'Second-60' }, lockinfo);
+  t.equal(lock.status, 200);
+  const locked = await raw(env, 'MOVE', up('/.file'), { destination: '/remote.php/dav/files/me/v2.txt' });
+  t.equal(locked.status, 423, "the file's DAV lock binds the MOVE");
+  t.equal((await raw(env, 'UNLOCK', '/remote.php/dav/files/me/v2.txt', { 'lock-token': String(lock.headers['lock-token']) })).status, 204);
   const before = await files.statByPath(env.inst, '/v2.txt');
   const moved = await raw(env, 'MOVE', up('/.file'), { destination: '/remote.php/dav/files/me/v2.txt', 'oc-total-length': '10', 'x-oc-mtime': String(Math.floor(Date.now() / 1000) + 60) });
   t.equal(moved.status, 204, 'over the existing file');
