@@ -293,6 +293,18 @@ t.test('chunked upload v2: /remote.php/dav/uploads/<user>/<id>, parts, MOVE .fil
   t.equal((await raw(env, 'MKCOL', '/remote.php/dav/uploads/me/x', { authorization: '' })).status, 401);
 });
 
+t.test('chunked uploads that cannot fit the quota are refused up front (507)', async (t) => {
+  const env = await startWebdav(t, {}, { diskQuota: 1_000_000 });
+  const mk = (id: string, total: number) => raw(env, 'MKCOL', `/remote.php/dav/uploads/me/${id}`, { 'oc-total-length': String(total) });
+  const tooBig = await mk('big', 600_000);
+  t.equal(tooBig.status, 507, 'parts and file together would not fit');
+  t.match(tooBig.body, /quota-not-exceeded/);
+  t.equal((await mk('fits', 400_000)).status, 201);
+  t.equal((await mk('unannounced', 0)).status, 201);
+  const v1 = await raw(env, 'PUT', '/remote.php/dav/files/me/v1.bin-chunking-5-2-0', { 'oc-chunked': '1', 'oc-total-length': '600000' }, 'x');
+  t.equal(v1.status, 507, 'the same for OC-Chunked');
+});
+
 t.test('OC-Chunked parts sent to two processes of a farm make one file', async (t) => {
   // One content store for both, as a farm shares its disk (or Swift).
   const contents = await mkdtemp(join(tmpdir(), 'webdav-nc-farm-'));

@@ -84,7 +84,7 @@ export async function putChunk(staging: Staging, ref: ChunkRef, input: WriteInpu
   const transfer = `v1-${ref.transfer}-${ref.count}-${createHash('sha1').update(ref.target).digest('hex').slice(0, 16)}`;
   let dir: FileDoc;
   try {
-    dir = await staging.open(transfer);
+    dir = await staging.open(transfer, totalLength);
   } catch (err) {
     if (!input.body.destroyed) input.body.destroy();
     throw err;

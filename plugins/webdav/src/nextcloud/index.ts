@@ -81,7 +81,7 @@ export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree?: Tree):
     const base = await tree.resolve(req);
     if (!treeRights((await auth.authenticate(req)).permissions).write) throw WebdavErrors.forbidden();
     const inst = instanceOf(req);
-    return { backend: new UploadsBackend(new Staging(files, cluster.locks, inst), files, inst), namespace: `${inst.domain}#uploads`, principal: base.principal };
+    return { backend: new UploadsBackend(new Staging(files, cluster.locks, inst), files, inst, totalLength(req)), namespace: `${inst.domain}#uploads`, principal: base.principal };
   };
   await app.register(async (scope) => mountUploads(scope, { core: tree.core, files: tree.resolve, uploads, totalLength }));
 }

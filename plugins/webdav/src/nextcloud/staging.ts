@@ -49,9 +49,23 @@ export class Staging {
     return found ? ours(found) : null;
   }
 
-  /** A transfer's folder, made when missing. */
-  async open(transfer: string): Promise<FileDoc> {
-    return (await this.find(transfer)) ?? this.create(transfer);
+  /** A transfer's folder, made when missing (then checked for room when the client announced the file's size). */
+  async open(transfer: string, totalLength?: number): Promise<FileDoc> {
+    const found = await this.find(transfer);
+    if (found) return found;
+    if (totalLength !== undefined) await this.checkRoom(totalLength);
+    return this.create(transfer);
+  }
+
+  /**
+   * 507 up front, rather than after every part went up, when the file cannot fit: while the file is written its
+   * parts still count in the quota, so it takes twice its size.
+   */
+  async checkRoom(totalLength: number): Promise<void> {
+    const { used, quota } = await this.files.diskUsage(this.inst);
+    if (quota !== null && 2 * totalLength > quota - used) {
+      throw DavErrors.insufficientStorage(`A file of ${totalLength} bytes sent in parts needs twice that free`, { condition: '<D:quota-not-exceeded/>' });
+    }
   }
 
   /** Makes a transfer's folder (`nameTaken` 409 when it exists), sweeping abandoned ones first. */

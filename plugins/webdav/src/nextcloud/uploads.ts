@@ -45,6 +45,8 @@ export class UploadsBackend implements DavBackend {
     readonly staging: Staging,
     private readonly files: FilesService,
     private readonly inst: InstanceRef,
+    /** The request's `OC-Total-Length` (a MKCOL announces the file's size). */
+    private readonly totalLength?: number,
   ) {}
 
   #split(path: string): string[] {
@@ -101,6 +103,7 @@ export class UploadsBackend implements DavBackend {
   async mkcol(path: string): Promise<DavResource> {
     const [id, ...rest] = this.#split(path);
     if (id === undefined || rest.length) throw DavErrors.forbidden('Only uploads can be made here');
+    if (this.totalLength !== undefined) await this.staging.checkRoom(this.totalLength);
     return dirResource(path, await this.staging.create(transferOf(id)));
   }
 
