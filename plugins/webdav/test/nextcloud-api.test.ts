@@ -74,7 +74,7 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.equal(caps.dav?.chunking, '1.0', 'chunked upload v2 (served, across processes)');
     t.equal(caps.files?.undelete, false, 'no trash over DAV');
     t.equal(caps.files?.versioning, false, 'no versions over DAV');
-    t.equal(caps.checksums, undefined, 'no upload checksums');
+    t.match(caps.checksums, { supportedTypes: ['SHA1', 'MD5'], preferredUploadType: 'SHA1' }, 'the checksums uploads are checked against');
     t.equal(caps.core?.['webdav-root'], 'remote.php/webdav');
 
     const v2 = await raw(env, 'GET', '/ocs/v2.php/cloud/capabilities', { 'ocs-apirequest': 'true' });
@@ -191,6 +191,25 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     const get = await raw(env, 'GET', nc('/dir/m.txt'));
     t.equal(get.headers['oc-checksum'], `MD5:${createHash('md5').update('older than the creation').digest('hex')}`);
     t.equal((await dav(env, 'GET', '/dir/m.txt')).headers.get('oc-checksum'), null, '/dav/files/ is left as it was');
+  });
+
+  await t.test('OC-Checksum is checked: a mismatch leaves no file (400)', async (t) => {
+    const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+    const good = await raw(env, 'PUT', nc('/dir/sum.txt'), { 'oc-checksum': `SHA1:${sha1('summed')}` }, 'summed');
+    t.equal(good.status, 201);
+    const bad = await raw(env, 'PUT', nc('/dir/bad-sum.txt'), { 'oc-checksum': `SHA1:${sha1('other')}` }, 'summed');
+    t.equal(bad.status, 400);
+    t.equal((await raw(env, 'GET', nc('/dir/bad-sum.txt'))).status, 404, 'nothing written');
+    const badOverwrite = await raw(env, 'PUT', nc('/dir/sum.txt'), { 'oc-checksum': `MD5:${createHash('md5').update('x').digest('hex')}` }, 'changed');
+    t.equal(badOverwrite.status, 400);
+    t.equal((await raw(env, 'GET', nc('/dir/sum.txt'))).body, 'summed', 'the file keeps its content');
+    t.equal((await raw(env, 'PUT', nc('/dir/adler.txt'), { 'oc-checksum': 'Adler32:0123abcd' }, 'x')).status, 201, 'a type we do not check');
+    await raw(env, 'MKCOL', '/remote.php/dav/uploads/me/sum');
+    await raw(env, 'PUT', '/remote.php/dav/uploads/me/sum/1', {}, 'part');
+    const move = await raw(env, 'MOVE', '/remote.php/dav/uploads/me/sum/.file', { destination: nc('/dir/sum-v2.txt'), 'oc-checksum': `SHA1:${sha1('not part')}` });
+    t.equal(move.status, 400, 'the assembled file too');
+    t.equal((await raw(env, 'GET', nc('/dir/sum-v2.txt'))).status, 404);
+    await raw(env, 'DELETE', '/remote.php/dav/uploads/me/sum');
   });
 
   await t.test('OC-Chunked uploads: parts in any order, answered without ETag until the last; If-Match on the target', async (t) => {

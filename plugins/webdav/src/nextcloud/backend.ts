@@ -5,6 +5,7 @@ import {
   clark, DavErrors, el, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type PropPatchOp, type QName, type WriteInput, type Xml,
 } from '@cozy-ts/dav';
 import { OC_NS, type FileResource } from '../files-backend.ts';
+import { verifiedBody } from './checksum.ts';
 import { parseChunkPath, putChunk } from './chunked-upload.ts';
 import { isStagingPath, type Staging } from './staging.ts';
 import { permissionLetters, type TreeRights } from './permissions.ts';
@@ -42,6 +43,8 @@ export interface NextcloudView {
   /** Called with the document a PUT or MKCOL produced, and with the file a GET reads (for response headers). */
   onWritten(doc: FileDoc): void;
   onRead(doc: FileDoc): void;
+  /** The request's `OC-Checksum`: a PUT's body (or the parts, for the PUT completing an `OC-Chunked` upload) must match it. */
+  checksum?: string;
   /** Set for a chunked PUT (`OC-Chunked`): where parts are staged, the announced total, the target's conditions. */
   chunked?: { staging: Staging; totalLength?: number; checkTarget(target: DavResource | null): void };
 }
@@ -105,7 +108,7 @@ export class NextcloudBackend implements DavBackend {
 
   async write(path: string, input: WriteInput): Promise<DavResource> {
     if (this.view.chunked) return this.#writePart(path, input, this.view.chunked);
-    const written = await this.inner.write(path, input);
+    const written = await this.inner.write(path, { ...input, body: verifiedBody(input.body, this.view.checksum) });
     this.view.onWritten((written as FileResource).doc);
     return written;
   }
@@ -118,7 +121,7 @@ export class NextcloudBackend implements DavBackend {
       const existing = await this.inner.stat(ref.target);
       if (existing?.collection) throw DavErrors.conflict('A collection has this name');
       chunked.checkTarget(existing);
-      return this.inner.write(ref.target, { ...input, body, contentLength: size, existing });
+      return this.inner.write(ref.target, { ...input, body: verifiedBody(body, this.view.checksum), contentLength: size, existing });
     });
     if (!done) return { path, collection: false };
     this.view.onWritten((done as FileResource).doc);

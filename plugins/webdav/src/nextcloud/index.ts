@@ -46,6 +46,7 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
         treeVersion: async () => (await store.changes(inst, FILES_DOCTYPE, { since: 'now', limit: 1 })).last_seq,
         onWritten: (doc) => recordWritten(req, doc),
         onRead: (doc) => recordRead(req, doc),
+        checksum: headerText(req, 'oc-checksum'),
         ...(req.method === 'PUT' && req.headers['oc-chunked'] !== undefined ? {
           chunked: {
             staging: new Staging(files, cluster.locks, inst),
@@ -57,6 +58,11 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
       return { ...tree, backend };
     },
   };
+}
+
+function headerText(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(' ') : v;
 }
 
 function totalLength(req: FastifyRequest): number | undefined {

@@ -1,3 +1,4 @@
+import { CHECKSUM_TYPES } from './checksum.ts';
 import type { OcsValue } from './ocs.ts';
 
 /**
@@ -26,8 +27,8 @@ export function statusDocument(): Record<string, string | boolean> {
 /**
  * `cloud/capabilities`. `dav.chunking` 1.0: chunked upload v2 (`/remote.php/dav/uploads/`, uploads.ts) works across
  * a farm's processes, so clients send big files in resumable parts there (the 3.x desktop client otherwise falls
- * back to `OC-Chunked`, which is served too). What is left out matters as much: no upload checksums (an
- * `OC-Checksum` header is not checked), no trash or versions over DAV (`undelete`, `versioning`), no sharing, no
+ * back to `OC-Chunked`, which is served too). `checksums`: the `OC-Checksum` types an upload is checked against.
+ * What is left out matters as much: no trash or versions over DAV (`undelete`, `versioning`), no sharing, no
  * end-to-end encryption, no file locking, no bulk upload.
  */
 export function capabilities(): OcsValue {
@@ -37,6 +38,7 @@ export function capabilities(): OcsValue {
       core: { pollinterval: 60, 'webdav-root': 'remote.php/webdav' },
       files: { bigfilechunking: true, blacklisted_files: [], undelete: false, versioning: false },
       dav: { chunking: '1.0' },
+      checksums: { supportedTypes: CHECKSUM_TYPES, preferredUploadType: 'SHA1' },
     },
   };
 }

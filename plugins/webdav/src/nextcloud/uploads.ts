@@ -198,6 +198,7 @@ async function assemble(deps: UploadsDeps, ctx: DavContext, req: FastifyRequest)
     const total = deps.totalLength(req);
     if (total !== undefined && total !== size) throw DavErrors.badRequest(`The parts add up to ${size} bytes, not the announced ${total}`);
     const mtime = mtimeOf(req);
+    // The Nextcloud files backend checks the MOVE's OC-Checksum against what it writes, as for a PUT.
     const written = await files.backend.write(dest.path, { body: staging.concat(parts), contentLength: size, mtime, existing, signal: ctx.request.signal });
     // Only a file written uses up the parts: after a failure the client may MOVE again, or DELETE the upload.
     await staging.remove(dir);
