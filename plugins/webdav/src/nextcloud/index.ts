@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AUTH, CLUSTER, FILES, FILES_DOCTYPE, STORE, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
 import type { DavCore, ResolvedTree } from '@cozy-ts/dav';
+import { WebdavErrors } from '../access.ts';
 import type { WebdavConfig } from '../config.ts';
 import { nextcloudApiRoutes } from './api-routes.ts';
 import { NextcloudBackend } from './backend.ts';
 import { checkTargetConditions, holdChunkConditions } from './chunked-upload.ts';
 import { Staging } from './staging.ts';
 import { UploadsBackend, mountUploads } from './uploads.ts';
-import { WebdavErrors } from '../access.ts';
 import { nextcloudUser } from './identity.ts';
 import { treeRights } from './permissions.ts';
 import { addNextcloudHeaders, recordRead, recordWritten } from './response-headers.ts';

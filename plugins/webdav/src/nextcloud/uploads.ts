@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { fileSize, isDir, type FileDoc, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
+import { fileSize, isCozyError, isDir, type FileDoc, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
 import {
   DavErrors, decodeDavPath, mountDav, type ByteRangeSpec, type DavBackend, type DavContext, type DavCore, type DavReply,
   type DavResource, type DeadProperty, type ResolvedTree, type WriteInput,
@@ -72,7 +72,8 @@ export class UploadsBackend implements DavBackend {
       const doc = await this.files.statByPath(this.inst, `${dir.path}/${part}`);
       return isDir(doc) ? null : partResource(path, doc);
     } catch (err) {
-      if ((err as { status?: number }).status === 404 || (err as { status?: number }).status === 422) return null;
+      // Missing, or a name the VFS refuses (422): no such part.
+      if (isCozyError(err) && (err.status === 404 || err.status === 422)) return null;
       throw err;
     }
   }
