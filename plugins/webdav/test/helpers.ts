@@ -88,10 +88,10 @@ export interface TwoProcessReply {
 export type TwoProcessSend = (method: string, path: string, headers?: Record<string, string>, body?: string) => Promise<TwoProcessReply>;
 
 /**
- * Two kernels over one store and one cluster, both listening, serving one instance through `/dav/files` with a
- * device password: process 2 is reached with process 1's Host, as behind a proxy.
+ * Two kernels over one store and one cluster, both listening, serving one instance with a device password:
+ * process 2 is reached with process 1's Host, as behind a proxy. Paths are sent under `prefix`.
  */
-export async function startTwoDavProcesses(t: Parameters<typeof startTwoProcesses>[0]): Promise<{ one: TwoProcessSend; two: TwoProcessSend; domain: string }> {
+export async function startTwoDavProcesses(t: Parameters<typeof startTwoProcesses>[0], prefix = '/dav/files'): Promise<{ one: TwoProcessSend; two: TwoProcessSend; domain: string }> {
   const files = await mkdtemp(join(tmpdir(), 'webdav-two-'));
   t.teardown(() => rm(files, { recursive: true, force: true }));
   const { p1, p2 } = await startTwoProcesses(t, { config: { plugins: { ...PLUGINS, '@cozy-ts/plugin-vfs-local': { root: files } } } });
@@ -105,7 +105,7 @@ export async function startTwoDavProcesses(t: Parameters<typeof startTwoProcesse
   const authorization = basicHeader('me', password);
   const sender = (port: number): TwoProcessSend => (method, path, headers = {}, body) =>
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: `/dav/files${path}`, method, headers: { host: domain, authorization, ...headers }, agent: false }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path: `${prefix}${path}`, method, headers: { host: domain, authorization, ...headers }, agent: false }, (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { DEVICE_PASSWORDS, FILES } from '@cozy-ts/kernel';
-import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
-import { PLUGINS, basicHeader, dav, raw, startWebdav, type RawResponse } from './helpers.ts';
+import { FILES } from '@cozy-ts/kernel';
+import { basicHeader, dav, raw, startTwoDavProcesses, startWebdav, type RawResponse, type TwoProcessSend } from './helpers.ts';
 
 const OC = 'http://owncloud.org/ns';
 const NC = 'http://nextcloud.org/ns';
@@ -325,42 +319,22 @@ t.test('chunked uploads that cannot fit the quota are refused up front (507)', a
 });
 
 t.test('OC-Chunked parts sent to two processes of a farm make one file', async (t) => {
-  // One content store for both, as a farm shares its disk (or Swift).
-  const contents = await mkdtemp(join(tmpdir(), 'webdav-nc-farm-'));
-  t.teardown(() => rm(contents, { recursive: true, force: true }));
-  const { p1, p2 } = await startTwoProcesses(t, { config: { plugins: { ...PLUGINS, '@cozy-ts/plugin-vfs-local': { root: contents } } } });
-  await p1.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  await p2.kernel.app.listen({ host: '127.0.0.1', port: 0 });
-  const port1 = (p1.kernel.app.server.address() as AddressInfo).port;
-  const port2 = (p2.kernel.app.server.address() as AddressInfo).port;
-  const domain = `127.0.0.1:${port1}`;
-  const inst = await p1.createInstance(domain);
-  const { password } = await p1.kernel.container.resolve(DEVICE_PASSWORDS.token).create(inst, 'nc', ['files']);
-  const send = (port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
-    new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path, headers: { host: domain, authorization: basicHeader('me', password), ...headers }, agent: false }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  const { one, two, domain } = await startTwoDavProcesses(t, '');
   const parts = ['first part, ', 'second part, ', 'third part, ', 'last'];
-  const order: Array<[number, number]> = [[port1, 0], [port2, 2], [port1, 1], [port2, 3]];
-  for (const [port, i] of order) {
-    const res = await send(port, 'PUT', `/remote.php/webdav/farm.bin-chunking-9-4-${i}`, { 'oc-chunked': '1' }, parts[i]);
-    t.equal(res.status, 201, `part ${i} through process ${port === port1 ? 1 : 2}`);
+  const order: Array<[TwoProcessSend, number]> = [[one, 0], [two, 2], [one, 1], [two, 3]];
+  for (const [send, i] of order) {
+    const res = await send('PUT', `/remote.php/webdav/farm.bin-chunking-9-4-${i}`, { 'oc-chunked': '1' }, parts[i]);
+    t.equal(res.status, 201, `part ${i} through process ${send === one ? 1 : 2}`);
     t.equal(res.headers.etag === undefined, i !== 3, i === 3 ? 'the completing part has the ETag' : 'no ETag yet');
   }
-  t.equal((await send(port1, 'GET', '/remote.php/webdav/farm.bin')).body, parts.join(''));
-  t.equal((await send(port2, 'GET', '/remote.php/webdav/farm.bin')).body, parts.join(''));
+  t.equal((await one('GET', '/remote.php/webdav/farm.bin')).body, parts.join(''));
+  t.equal((await two('GET', '/remote.php/webdav/farm.bin')).body, parts.join(''));
 
   // Chunked upload v2: the upload made on one process, parts on both, the MOVE on the other.
   const up = '/remote.php/dav/uploads/me/farm-v2';
-  t.equal((await send(port1, 'MKCOL', up)).status, 201);
-  for (const [port, i] of order) t.equal((await send(port, 'PUT', `${up}/${i + 1}`, {}, parts[i])).status, 201, `v2 part ${i + 1}`);
-  const moved = await send(port2, 'MOVE', `${up}/.file`, { destination: `http://${domain}/remote.php/dav/files/me/farm-v2.bin` });
+  t.equal((await one('MKCOL', up)).status, 201);
+  for (const [send, i] of order) t.equal((await send('PUT', `${up}/${i + 1}`, {}, parts[i])).status, 201, `v2 part ${i + 1}`);
+  const moved = await two('MOVE', `${up}/.file`, { destination: `http://${domain}/remote.php/dav/files/me/farm-v2.bin` });
   t.equal(moved.status, 201);
-  t.equal((await send(port1, 'GET', '/remote.php/dav/files/me/farm-v2.bin')).body, parts.join(''));
+  t.equal((await one('GET', '/remote.php/dav/files/me/farm-v2.bin')).body, parts.join(''));
 });
