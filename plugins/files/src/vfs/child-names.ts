@@ -40,8 +40,8 @@ export type CachedChild = { id: string } | null | undefined;
  * tree lock increments as soon as it holds it, before any write ({@link changing}). A process keeps its listings
  * only while the generation moved by its own increments alone (each one exactly one past the last it knew); any other
  * value means another process took the tree lock since (and may have changed the tree, or died mid-change), and
- * every listing of the instance is forgotten. A listing is only read from the view under the tree lock, so no
- * change of another process is under way while it is read; after that it follows this process's own changes
+ * every listing of the instance is forgotten. A listing is only read from the view while this process holds the
+ * tree lock, so no change of another process is under way while it is read; after that it follows this process's own changes
  * through the doc events (which the bus delivers before the writer's `await` returns, see
  * {@link FilesIndexNames}). The answer under the tree lock, the one that decides name uniqueness, is therefore
  * exact; outside the lock the generation is read first, as a hint is: a listing is used only while the generation
@@ -79,7 +79,7 @@ export class ChildNames {
   }
 
   /**
-   * What the listings say of `name` in `dirId`. `locked`: the caller holds the tree lock, so the generation it
+   * What the listings say of `name` in `dirId`. `locked`: this process holds the tree lock, so the generation it
    * incremented is the current one and need not be read again.
    */
   async lookup(inst: InstanceRef, dirId: string, name: string, locked: boolean): Promise<CachedChild> {

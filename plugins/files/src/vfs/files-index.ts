@@ -52,7 +52,11 @@ export class FilesIndex {
 
   constructor(
     private readonly store: DocumentStore,
-    /** Whether the caller holds the instance's tree lock (only then is a listing read from the view kept). */
+    /**
+     * Whether this process holds the instance's tree lock: then no other process is changing the tree, so the tree
+     * generation need not be read and a listing read from the view may be kept (a write of this process landing
+     * during the read reaches the listing through its doc event, or the event makes it discarded).
+     */
     private readonly locked: (inst: InstanceRef) => boolean = () => false,
   ) {}
 

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { InstanceRef, Locks } from '@cozy-ts/kernel';
 
 /** Long enough for a big directory move; the lease is renewed while the work runs anyway. */
@@ -11,11 +10,8 @@ const LEASE_MS = 60_000;
  * first thing under the lock, before the holder changes anything (it moves the tree generation, see ChildNames).
  */
 export class TreeLock {
-  /**
-   * The hold the current async context runs under. Work started under the lock (doc event listeners, say) keeps
-   * the context after the release, hence `active`.
-   */
-  readonly #held = new AsyncLocalStorage<{ domain: string; active: boolean }>();
+  /** Domains whose lock this process holds right now. */
+  readonly #holding = new Set<string>();
 
   constructor(
     private readonly locks: Locks,
@@ -26,18 +22,21 @@ export class TreeLock {
   run<T>(inst: InstanceRef, fn: () => Promise<T>): Promise<T> {
     return this.locks.withLock(`files:tree:${inst.prefix}`, { ttlMs: LEASE_MS, waitMs: this.waitMs }, async () => {
       await this.onHold?.(inst);
-      const hold = { domain: inst.domain, active: true };
+      this.#holding.add(inst.domain);
       try {
-        return await this.#held.run(hold, fn);
+        return await fn();
       } finally {
-        hold.active = false;
+        this.#holding.delete(inst.domain);
       }
     });
   }
 
-  /** Whether the calling code runs under this instance's lock (taken through {@link run}). */
+  /**
+   * Whether this process holds the instance's lock at the moment: then no other process is changing its tree. (Code
+   * of this process not running under the lock may be told so too; for what the caller does with the answer, see
+   * FilesIndex.child, that is enough.)
+   */
   holds(inst: InstanceRef): boolean {
-    const hold = this.#held.getStore();
-    return hold !== undefined && hold.active && hold.domain === inst.domain;
+    return this.#holding.has(inst.domain);
   }
 }
