@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { FILES, FILES_DOCTYPE, FilesErrors, ROOT_DIR_ID, STORE, type DocumentStore, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
+import { createMemoryCluster } from '../../../kernel/src/cluster/memory-cluster.ts';
 import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
+import { ChildNames } from '../src/vfs/child-names.ts';
 import type { VfsService } from '../src/vfs/vfs-service.ts';
 
 const body = (text: string) => Readable.from([Buffer.from(text)]);
@@ -106,4 +108,32 @@ t.test('names looked up from directory listings stay exact across two processes 
     const rows = await store.queryView(inst, FILES_DOCTYPE, 'by-parent-type-name', 'by-parent-type-name', { key: [d._id, 'file', 'race.txt'], reduce: false });
     t.equal(rows.rows.length, 1, 'never two documents');
   });
+});
+
+t.test('ChildNames: a listing is used only in the epoch it was read in', async (t) => {
+  const cluster = createMemoryCluster();
+  t.teardown(() => cluster.close());
+  const names = new ChildNames(cluster.cache);
+  const inst = { domain: 'unit.example', prefix: 'unit' } as InstanceRef;
+  await names.changing(inst);
+  names.keep(names.snapshot(inst), 'dir', [['a.txt', 'A']]);
+  t.same(await names.lookup(inst, 'dir', 'a.txt', true), { id: 'A' });
+  t.equal(await names.lookup(inst, 'dir', 'b.txt', true), null, 'a name not listed is free');
+  t.equal(await names.lookup(inst, 'dir', 'b.txt', false), null, 'also outside the lock while the generation holds');
+
+  const snap = names.snapshot(inst);
+  names.changed({ domain: inst.domain, doctype: FILES_DOCTYPE, verb: 'CREATED', doc: { _id: 'B', _rev: '1-b', type: 'file', name: 'b.txt', dir_id: 'dir' } });
+  t.same(await names.lookup(inst, 'dir', 'b.txt', true), { id: 'B' }, 'a write of this process is followed');
+  names.keep(snap, 'other', [['x', 'X']]);
+  t.equal(await names.lookup(inst, 'other', 'x', true), undefined, 'a listing read while an event came in is not kept');
+
+  await cluster.cache.increment('files:tree-gen:unit.example');
+  t.equal(await names.lookup(inst, 'dir', 'b.txt', false), undefined, 'another process took the lock: the listings are gone');
+  t.equal(await names.lookup(inst, 'dir', 'b.txt', true), undefined);
+
+  await names.changing(inst);
+  names.keep(names.snapshot(inst), 'dir', [['c.txt', 'C']]);
+  names.forget(inst);
+  await names.changing(inst);
+  t.equal(await names.lookup(inst, 'dir', 'zzz', true), undefined, 'a forgotten instance does not get its old listings back');
 });

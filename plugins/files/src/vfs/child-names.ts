@@ -54,6 +54,11 @@ export type CachedChild = { id: string } | null | undefined;
 export class ChildNames {
   readonly #states = new BoundedMap<string, InstanceState>(MAX_INSTANCES);
   readonly #listings = new BoundedMap<string, Listing>(MAX_LISTINGS);
+  /**
+   * Epochs come from one counter for all instances, so a state made again for an instance (after `forget`, or after
+   * being evicted) never takes up an epoch its old listings carry.
+   */
+  #epochs = 0;
 
   constructor(private readonly cache: Cache) {}
 
@@ -64,7 +69,7 @@ export class ChildNames {
   #state(domain: string): InstanceState {
     let st = this.#states.get(domain);
     if (!st) {
-      st = { epoch: 0, events: 0 };
+      st = { epoch: ++this.#epochs, events: 0 };
       this.#states.set(domain, st);
     }
     return st;
@@ -74,7 +79,7 @@ export class ChildNames {
   async changing(inst: InstanceRef): Promise<void> {
     const gen = await this.cache.increment(this.#key(inst));
     const st = this.#state(inst.domain);
-    if (st.known === undefined || gen !== st.known + 1) st.epoch++;
+    if (st.known === undefined || gen !== st.known + 1) st.epoch = ++this.#epochs;
     st.known = gen;
   }
 
@@ -89,7 +94,7 @@ export class ChildNames {
       if (typeof gen !== 'number') return undefined;
       if (st.known === undefined || gen > st.known) {
         st.known = gen;
-        st.epoch++;
+        st.epoch = ++this.#epochs;
         return undefined;
       }
       // Older than what this process knows: a read that raced this process's own increment.
@@ -147,7 +152,7 @@ export class ChildNames {
     const { doc, old } = e;
     if (!old && e.verb !== 'CREATED') {
       // Where it was is unknown: nothing can be said of any listing.
-      st.epoch++;
+      st.epoch = ++this.#epochs;
       return;
     }
     const listing = (dirId: unknown): Listing | undefined => {
