@@ -36,8 +36,10 @@ export function basicHeader(user: string, password: string): string {
  * A kernel with files + vfs-local + webdav listening on a free loopback port, an instance whose domain is that
  * address (real clients send Host: 127.0.0.1:<port>), and a files-scoped device password.
  */
-export async function startWebdav(t: { teardown(fn: () => unknown): void }, config: Record<string, unknown> = {}, instance: { diskQuota?: number } = {}): Promise<WebdavEnv> {
-  const tk = await startTestKernel({ config: { plugins: { ...PLUGINS, '@cozy-ts/plugin-webdav': config } } });
+export async function startWebdav(
+  t: { teardown(fn: () => unknown): void }, config: Record<string, unknown> = {}, instance: { diskQuota?: number } = {}, plugins: Record<string, unknown> = {},
+): Promise<WebdavEnv> {
+  const tk = await startTestKernel({ config: { plugins: { ...PLUGINS, '@cozy-ts/plugin-webdav': config, ...plugins } } });
   t.teardown(() => tk.close());
   await tk.kernel.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = tk.kernel.app.server.address() as AddressInfo;
