@@ -1,13 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { FILES, FILES_DOCTYPE, FilesErrors, ROOT_DIR_ID, STORE, type DocumentStore, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
+import { FILES_DOCTYPE, FilesErrors, ROOT_DIR_ID, STORE, type DocumentStore, type InstanceRef } from '@cozy-ts/kernel';
 import { createMemoryCluster } from '../../../kernel/src/cluster/memory-cluster.ts';
-import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
 import { ChildNames } from '../src/vfs/child-names.ts';
 import type { VfsService } from '../src/vfs/vfs-service.ts';
+import { twoFilesProcesses } from './helpers.ts';
 
 const body = (text: string) => Readable.from([Buffer.from(text)]);
 
@@ -32,13 +29,7 @@ function countViewQueries(store: DocumentStore): { n: number } {
 }
 
 t.test('names looked up from directory listings stay exact across two processes (one store, one cluster)', async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'files-names-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const plugins = { '@cozy-ts/plugin-vfs-local': { root, fsync: false }, '@cozy-ts/plugin-files': {} };
-  const { p1, p2 } = await startTwoProcesses(t, { config: { plugins } });
-  const inst: InstanceRef = await p1.createInstance('names.example');
-  const one: FilesService = p1.kernel.container.resolve(FILES.token);
-  const two: FilesService = p2.kernel.container.resolve(FILES.token);
+  const { p1, inst, one, two } = await twoFilesProcesses(t, 'names.example');
   const queries = countViewQueries(p1.kernel.container.resolve(STORE.token));
   // FILES is the VFS service itself.
   const vfs1 = one as VfsService;

@@ -1,8 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { startTestKernel, type TestKernel } from '@cozy-ts/kernel/testing';
-import { FILES, type FilesService, type InstanceDoc } from '@cozy-ts/kernel';
+import { FILES, type FilesService, type InstanceDoc, type InstanceRef } from '@cozy-ts/kernel';
+import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
 
 export const DOMAIN = 'alice.example';
 
@@ -50,4 +54,17 @@ export async function setup(t: Test, opts: { files?: Record<string, unknown>; di
 export function attrs(res: LightMyRequestResponse): Record<string, unknown> & { id: string; rev: string } {
   const body = res.json() as { data: { id: string; attributes: Record<string, unknown>; meta: { rev: string } } };
   return { ...body.data.attributes, id: body.data.id, rev: body.data.meta?.rev };
+}
+
+/**
+ * Two kernels of the files service over one store, one cluster and one content folder, as two processes of a
+ * farm: an instance made on the first, and each process's FilesService.
+ */
+export async function twoFilesProcesses(t: Test, domain: string): Promise<{ p1: TestKernel; p2: TestKernel; inst: InstanceRef; one: FilesService; two: FilesService }> {
+  const root = await mkdtemp(join(tmpdir(), 'files-two-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const plugins = { '@cozy-ts/plugin-vfs-local': { root, fsync: false }, '@cozy-ts/plugin-files': {} };
+  const { p1, p2 } = await startTwoProcesses(t, { config: { plugins } });
+  const inst = await p1.createInstance(domain);
+  return { p1, p2, inst, one: p1.kernel.container.resolve(FILES.token), two: p2.kernel.container.resolve(FILES.token) };
 }

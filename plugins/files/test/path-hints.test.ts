@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { FILES, ROOT_DIR_ID, type FileDoc, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
-import { startTwoProcesses } from '../../../kernel/test/helpers/shared-ports.ts';
+import { ROOT_DIR_ID, type FileDoc, type InstanceRef } from '@cozy-ts/kernel';
 import { PathHints } from '../src/vfs/path-hints.ts';
+import { twoFilesProcesses } from './helpers.ts';
 
 const body = (text: string) => Readable.from([Buffer.from(text)]);
 
@@ -19,13 +16,7 @@ async function status(p: Promise<unknown>): Promise<number> {
 }
 
 t.test('path lookups never serve what another process changed (two processes, one store)', async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'files-hints-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const plugins = { '@cozy-ts/plugin-vfs-local': { root, fsync: false }, '@cozy-ts/plugin-files': {} };
-  const { p1, p2 } = await startTwoProcesses(t, { config: { plugins } });
-  const inst: InstanceRef = await p1.createInstance('hints.example');
-  const one: FilesService = p1.kernel.container.resolve(FILES.token);
-  const two: FilesService = p2.kernel.container.resolve(FILES.token);
+  const { inst, one, two } = await twoFilesProcesses(t, 'hints.example');
   // Each lookup through process 1 first, so that its hints hold the old places before process 2 changes them.
   const seen = async (path: string): Promise<FileDoc> => one.statByPath(inst, path);
 
