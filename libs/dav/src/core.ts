@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { DavBackend, DavResource } from './backend.ts';
 import { DEFAULT_XML_BODY_LIMIT, readSmallBody, readXmlBody } from './body.ts';
 import { evaluateConditional, type ConditionalHeaders } from './conditional.ts';
+import { destinationUrl, headerValue, sameServer } from './request-headers.ts';
 import { DavErrors } from './errors.ts';
 import { evaluateIf, parseIfHeader, type IfResourceState } from './if-header.ts';
 import { activeLockXml, isCoreLive, propStatsFor, type PropertyContext } from './live-properties.ts';
@@ -61,8 +62,7 @@ const XML_TYPE = 'application/xml; charset=utf-8';
 const CLASS_1_2_METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'];
 
 function header(req: DavRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
+  return headerValue(req.headers, name);
 }
 
 function contentLength(req: DavRequest): number | undefined {
@@ -185,7 +185,7 @@ export class DavCore {
     } catch {
       return null;
     }
-    if (!sameServer(url, req)) return null;
+    if (!sameServer(url, req.origin)) return null;
     const p = url.pathname;
     if (p !== req.mount && !p.startsWith(`${req.mount}/`)) return null;
     try {
@@ -196,16 +196,7 @@ export class DavCore {
   }
 
   #destination(req: DavRequest): string {
-    const raw = header(req, 'destination');
-    if (!raw) throw DavErrors.badDestination('A Destination header is required');
-    let url: URL;
-    try {
-      url = new URL(raw, req.origin);
-    } catch {
-      throw DavErrors.badDestination();
-    }
-    if (!sameServer(url, req)) throw DavErrors.foreignDestination();
-    const p = url.pathname;
+    const p = destinationUrl(req.headers, req.origin).pathname;
     if (p !== req.mount && !p.startsWith(`${req.mount}/`)) throw DavErrors.forbiddenDestination();
     return decodeDavPath(p.slice(req.mount.length));
   }
@@ -486,14 +477,6 @@ export class DavCore {
  * Whether a URL names this server: same host and port. The scheme is not compared, because behind a reverse
  * proxy that terminates TLS the client writes `https://` while the request reached us as plain HTTP.
  */
-function sameServer(url: URL, req: DavRequest): boolean {
-  const here = new URL(req.origin);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-  if (url.hostname.toLowerCase() !== here.hostname.toLowerCase()) return false;
-  // Ports are compared only when both are explicit: a default port depends on the scheme, which may differ.
-  return !url.port || !here.port || url.port === here.port;
-}
-
 /** X-OC-Mtime: Unix seconds (Nextcloud clients, rclone's vendor nextcloud/owncloud); ignored when not sane. */
 function parseMtime(v: string | undefined): Date | undefined {
   if (!v || !/^\d{1,12}(\.\d+)?$/.test(v.trim())) return undefined;

@@ -14,6 +14,7 @@ export * from './if-header.ts';
 export * from './locks.ts';
 export * from './paths.ts';
 export * from './range.ts';
+export * from './request-headers.ts';
 export type { DavBackend, DavResource, WriteInput } from './backend.ts';
 export { DavCore, hrefFor, type DavRequest, type DavReply, type DavCoreOptions, type DavContext } from './core.ts';
 export { propStatsFor, activeLockXml, isCoreLive, CORE_LIVE_PROPERTIES, type PropertyContext } from './live-properties.ts';

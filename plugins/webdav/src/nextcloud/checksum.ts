@@ -7,9 +7,9 @@ const ALGORITHMS: Record<string, string> = { SHA1: 'sha1', MD5: 'md5', SHA256: '
 
 export const CHECKSUM_TYPES = Object.keys(ALGORITHMS);
 
-/** The first checksum of an `OC-Checksum` header (`TYPE:hex`, several separated by spaces) we can check. */
+/** The first checksum of an `OC-Checksum` header (`TYPE:hex`, several separated by spaces, or commas when repeated) we can check. */
 export function checkableChecksum(header: string | undefined): { algorithm: string; hex: string } | undefined {
-  for (const item of (header ?? '').trim().split(/\s+/)) {
+  for (const item of (header ?? '').trim().split(/[\s,]+/)) {
     const colon = item.indexOf(':');
     const algorithm = ALGORITHMS[item.slice(0, colon).toUpperCase()];
     const hex = item.slice(colon + 1).toLowerCase();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fileSize, type FileDoc } from '@cozy-ts/kernel';
-import { DavErrors, type DavResource, type WriteInput } from '@cozy-ts/dav';
+import { DavErrors, headerValue, type DavResource, type WriteInput } from '@cozy-ts/dav';
 import type { Staging } from './staging.ts';
 
 /*
@@ -48,16 +48,11 @@ const conditions = new WeakMap<FastifyRequest, { ifMatch?: string; ifNoneMatch?:
 export function holdChunkConditions(app: FastifyInstance): void {
   app.addHook('onRequest', async (req) => {
     if (req.method !== 'PUT' || req.headers['oc-chunked'] === undefined) return;
-    const held = { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') };
+    const held = { ifMatch: headerValue(req.headers, 'if-match'), ifNoneMatch: headerValue(req.headers, 'if-none-match') };
     delete req.headers['if-match'];
     delete req.headers['if-none-match'];
     conditions.set(req, held);
   });
-}
-
-function header(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 /** Whether an `If-Match` / `If-None-Match` list names this ETag (or `*` and the resource exists). */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AUTH, CLUSTER, FILES, FILES_DOCTYPE, STORE, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
-import type { DavCore, ResolvedTree } from '@cozy-ts/dav';
+import { headerValue, type DavCore, type ResolvedTree } from '@cozy-ts/dav';
 import { WebdavErrors } from '../access.ts';
 import type { WebdavConfig } from '../config.ts';
 import { nextcloudApiRoutes } from './api-routes.ts';
@@ -46,7 +46,7 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
         treeVersion: async () => (await store.changes(inst, FILES_DOCTYPE, { since: 'now', limit: 1 })).last_seq,
         onWritten: (doc) => recordWritten(req, doc),
         onRead: (doc) => recordRead(req, doc),
-        checksum: headerText(req, 'oc-checksum'),
+        checksum: headerValue(req.headers, 'oc-checksum'),
         ...(req.method === 'PUT' && req.headers['oc-chunked'] !== undefined ? {
           chunked: {
             staging: new Staging(files, cluster.locks, inst),
@@ -58,11 +58,6 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
       return { ...tree, backend };
     },
   };
-}
-
-function headerText(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(' ') : v;
 }
 
 function totalLength(req: FastifyRequest): number | undefined {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fileSize, isCozyError, isDir, type FileDoc, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
 import {
-  DavErrors, decodeDavPath, mountDav, type ByteRangeSpec, type DavBackend, type DavContext, type DavCore, type DavReply,
+  DavErrors, decodeDavPath, destinationUrl, headerValue, mountDav, type ByteRangeSpec, type DavBackend, type DavContext, type DavCore, type DavReply,
   type DavResource, type DeadProperty, type ResolvedTree, type WriteInput,
 } from '@cozy-ts/dav';
 import { NEXTCLOUD_USER_BASE, userMountOf } from '../user-mount.ts';
@@ -139,22 +139,9 @@ function mtimeOf(req: FastifyRequest): Date | undefined {
   return new Date(Number(v.trim()) * 1000);
 }
 
-function headerOf(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
-}
-
 /** The file a `MOVE .file` makes: its Destination must be under `/remote.php/dav/files/<user>/` on this server. */
 function destinationOf(req: FastifyRequest, origin: string): { mount: string; path: string } {
-  const raw = headerOf(req, 'destination');
-  if (!raw) throw DavErrors.badDestination('A Destination header is required');
-  let url: URL;
-  try {
-    url = new URL(raw, origin);
-  } catch {
-    throw DavErrors.badDestination();
-  }
-  if (url.host.toLowerCase() !== new URL(origin).host.toLowerCase()) throw DavErrors.foreignDestination();
+  const url = destinationUrl(req.headers, origin);
   if (!url.pathname.startsWith(`${NEXTCLOUD_USER_BASE}/`)) throw DavErrors.forbiddenDestination();
   const mount = userMountOf(url.pathname, NEXTCLOUD_USER_BASE);
   const path = decodeDavPath(url.pathname.slice(mount.length));
@@ -186,11 +173,11 @@ async function assemble(deps: UploadsDeps, ctx: DavContext, req: FastifyRequest)
   return staging.withTransferLock(uploads.transferOf(id), async () => {
     const existing = await files.backend.stat(dest.path);
     if (existing?.collection) throw DavErrors.conflict('A collection has this name');
-    const ifMatch = headerOf(req, 'if-match');
-    const ifNoneMatch = headerOf(req, 'if-none-match');
+    const ifMatch = headerValue(req.headers, 'if-match');
+    const ifNoneMatch = headerValue(req.headers, 'if-none-match');
     if (ifMatch !== undefined && !listMatches(ifMatch, existing?.etag)) throw DavErrors.preconditionFailed();
     if (ifNoneMatch !== undefined && listMatches(ifNoneMatch, existing?.etag)) throw DavErrors.preconditionFailed();
-    if (headerOf(req, 'overwrite')?.toUpperCase() === 'F' && existing) throw DavErrors.preconditionFailed('The destination exists and Overwrite is F');
+    if (headerValue(req.headers, 'overwrite')?.toUpperCase() === 'F' && existing) throw DavErrors.preconditionFailed('The destination exists and Overwrite is F');
     // Locks on the file (and `If:` lock tokens) as for a PUT to it.
     await deps.core.checkWrite(fctx, [{ path: dest.path, membership: !existing }]);
     const parts = await staging.parts(dir);
