@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fileSize, type FileDoc } from '@cozy-ts/kernel';
-import { DavErrors, headerValue, type DavResource, type WriteInput } from '@cozy-ts/dav';
+import { DavErrors, evaluateConditional, headerValue, type DavResource, type WriteInput } from '@cozy-ts/dav';
 import type { Staging } from './staging.ts';
 
 /*
@@ -55,18 +55,18 @@ export function holdChunkConditions(app: FastifyInstance): void {
   });
 }
 
-/** Whether an `If-Match` / `If-None-Match` list names this ETag (or `*` and the resource exists). */
-export function listMatches(list: string, etag: string | undefined): boolean {
-  if (etag === undefined) return false;
-  const bare = (t: string) => t.trim().replace(/^W\//, '');
-  return list.split(',').some((t) => bare(t) === '*' || bare(t) === bare(etag));
+/**
+ * `If-Match` / `If-None-Match` about the file an upload's parts will become (the DAV core only ever saw the part's
+ * or the upload's own name): the core's evaluation, against the target as it is now.
+ */
+export function checkUploadTarget(held: { ifMatch?: string; ifNoneMatch?: string }, target: DavResource | null): void {
+  const outcome = evaluateConditional({ 'if-match': held.ifMatch, 'if-none-match': held.ifNoneMatch }, { exists: target !== null, etag: target?.etag }, false);
+  if (outcome !== 'proceed') throw DavErrors.preconditionFailed();
 }
 
 export function checkTargetConditions(req: FastifyRequest, target: DavResource | null): void {
   const held = conditions.get(req);
-  if (!held) return;
-  if (held.ifMatch !== undefined && !listMatches(held.ifMatch, target?.etag)) throw DavErrors.preconditionFailed();
-  if (held.ifNoneMatch !== undefined && listMatches(held.ifNoneMatch, target?.etag)) throw DavErrors.preconditionFailed();
+  if (held) checkUploadTarget(held, target);
 }
 
 const partName = (index: number): string => String(index).padStart(5, '0');

@@ -7,7 +7,7 @@ import {
   type DavResource, type DeadProperty, type ResolvedTree, type WriteInput,
 } from '@cozy-ts/dav';
 import { NEXTCLOUD_USER_BASE, userMountOf } from '../user-mount.ts';
-import { listMatches } from './chunked-upload.ts';
+import { checkUploadTarget } from './chunked-upload.ts';
 import type { Staging } from './staging.ts';
 
 /**
@@ -173,10 +173,7 @@ async function assemble(deps: UploadsDeps, ctx: DavContext, req: FastifyRequest)
   return staging.withTransferLock(uploads.transferOf(id), async () => {
     const existing = await files.backend.stat(dest.path);
     if (existing?.collection) throw DavErrors.conflict('A collection has this name');
-    const ifMatch = headerValue(req.headers, 'if-match');
-    const ifNoneMatch = headerValue(req.headers, 'if-none-match');
-    if (ifMatch !== undefined && !listMatches(ifMatch, existing?.etag)) throw DavErrors.preconditionFailed();
-    if (ifNoneMatch !== undefined && listMatches(ifNoneMatch, existing?.etag)) throw DavErrors.preconditionFailed();
+    checkUploadTarget({ ifMatch: headerValue(req.headers, 'if-match'), ifNoneMatch: headerValue(req.headers, 'if-none-match') }, existing);
     if (headerValue(req.headers, 'overwrite')?.toUpperCase() === 'F' && existing) throw DavErrors.preconditionFailed('The destination exists and Overwrite is F');
     // Locks on the file (and `If:` lock tokens) as for a PUT to it.
     await deps.core.checkWrite(fctx, [{ path: dest.path, membership: !existing }]);
