@@ -88,8 +88,27 @@ export function registerReferencedZones(text: string): void {
   for (const id of referencedIds(unfold(text))) {
     if (ICAL.TimezoneService.has(id)) continue;
     const std = standardZone(id);
-    if (std) ICAL.TimezoneService.register(std.zone, id);
+    if (!std) continue;
+    ICAL.TimezoneService.register(std.zone, id);
+    if (!ids?.has(id)) registeredPrefixed(id);
   }
+}
+
+/**
+ * Prefixed ids registered with ical.js, oldest first. ical.js's registry is process-wide and never shrinks, and
+ * any client can make up new prefixes (`/x-1/Europe/Paris`, `/x-2/...`): past the bound the oldest is removed
+ * again (an object naming it is then read as floating time until it is registered anew). IANA ids need no bound:
+ * there are a few hundred.
+ */
+const prefixed = new Set<string>();
+const PREFIXED_LIMIT = 256;
+
+function registeredPrefixed(id: string): void {
+  prefixed.add(id);
+  if (prefixed.size <= PREFIXED_LIMIT) return;
+  const oldest = prefixed.values().next().value as string;
+  prefixed.delete(oldest);
+  ICAL.TimezoneService.remove(oldest);
 }
 
 /** What a client asked for with `CalDAV-Timezones` (RFC 7809 §3.1.2): absent counts as `T`. */

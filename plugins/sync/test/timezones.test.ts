@@ -1,5 +1,6 @@
+import ICAL from 'ical.js';
 import t from 'tap';
-import { servedCalendar, standardZone } from '../src/standard-zones.ts';
+import { registerReferencedZones, servedCalendar, standardZone } from '../src/standard-zones.ts';
 import { startSync } from './helpers.ts';
 
 const C = 'xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"';
@@ -9,6 +10,17 @@ const event = (uid: string, dtstart: string, dtend: string, extra = '') =>
   vcal(`BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20250101T000000Z\r\n${dtstart}\r\n${dtend}\r\nSUMMARY:${uid}\r\n${extra}END:VEVENT\r\n`);
 const hrefs = (xml: string) => [...xml.matchAll(/<D:href>([^<]*)<\/D:href>/g)].map((m) => m[1]).sort();
 const PARIS_DEFINED = vcal(`${standardZone('Europe/Paris')!.text}\r\nBEGIN:VEVENT\r\nUID:paris\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Europe/Paris:20250310T090000\r\nDTEND;TZID=Europe/Paris:20250310T100000\r\nSUMMARY:paris\r\nEND:VEVENT\r\n`);
+
+t.test('made-up vendor prefixes cannot grow ical.js\'s process-wide zone registry without bound', async (t) => {
+  const ref = (id: string) => event('x', `DTSTART;TZID=${id}:20250310T090000`, `DTEND;TZID=${id}:20250310T100000`);
+  registerReferencedZones(ref('Europe/Lisbon'));
+  for (let i = 0; i < 300; i++) registerReferencedZones(ref(`/bound-${i}/Europe/Paris`));
+  t.notOk(ICAL.TimezoneService.has('/bound-0/Europe/Paris'), 'the oldest made-up id was removed again');
+  t.ok(ICAL.TimezoneService.has('/bound-299/Europe/Paris'), 'the newest is registered');
+  t.ok(ICAL.TimezoneService.has('Europe/Lisbon'), 'IANA ids stay');
+  registerReferencedZones(ref('/bound-0/Europe/Paris'));
+  t.ok(ICAL.TimezoneService.has('/bound-0/Europe/Paris'), 'a removed id is registered anew when an object names it');
+});
 
 t.test('standard zones: ids, aliases and vendor prefixes resolve; VTIMEZONEs added or left out', async (t) => {
   t.equal(standardZone('Europe/Paris')?.zone.tzid, 'Europe/Paris');
