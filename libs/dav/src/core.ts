@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { DavBackend, DavResource } from './backend.ts';
 import { DEFAULT_XML_BODY_LIMIT, readSmallBody, readXmlBody } from './body.ts';
 import { evaluateConditional, type ConditionalHeaders } from './conditional.ts';
-import { destinationUrl, headerValue, sameServer } from './request-headers.ts';
+import { destinationUrl, headerValue, ocMtime, sameServer } from './request-headers.ts';
 import { DavErrors } from './errors.ts';
 import { evaluateIf, parseIfHeader, type IfResourceState } from './if-header.ts';
 import { activeLockXml, isCoreLive, propStatsFor, type PropertyContext } from './live-properties.ts';
@@ -279,7 +279,7 @@ export class DavCore {
     const outcome = evaluateConditional(this.#ifHeaders(req), { exists: !!existing, etag: existing?.etag, lastModified: existing?.lastModified }, false);
     if (outcome !== 'proceed') throw DavErrors.preconditionFailed();
     await this.checkWrite(ctx, [{ path: req.path, membership: !existing }]);
-    const mtime = parseMtime(header(req, 'x-oc-mtime'));
+    const mtime = ocMtime(req.headers);
     const written = await ctx.backend.write(req.path, {
       body: req.body,
       contentLength: contentLength(req),
@@ -477,13 +477,6 @@ export class DavCore {
  * Whether a URL names this server: same host and port. The scheme is not compared, because behind a reverse
  * proxy that terminates TLS the client writes `https://` while the request reached us as plain HTTP.
  */
-/** X-OC-Mtime: Unix seconds (Nextcloud clients, rclone's vendor nextcloud/owncloud); ignored when not sane. */
-function parseMtime(v: string | undefined): Date | undefined {
-  if (!v || !/^\d{1,12}(\.\d+)?$/.test(v.trim())) return undefined;
-  const d = new Date(Number(v.trim()) * 1000);
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
 function readLockInfo(root: XmlElement): { scope: LockScope; owner?: string } {
   if (!is(root, DAV_NS, 'lockinfo')) throw DavErrors.badXml('A LOCK body must be a DAV:lockinfo element');
   const scopeEl = child(root, DAV_NS, 'lockscope');

@@ -34,3 +34,11 @@ export function destinationUrl(headers: HeaderMap, origin: string): URL {
   if (!sameServer(url, origin)) throw DavErrors.foreignDestination();
   return url;
 }
+
+/** `X-OC-Mtime`: Unix seconds (Nextcloud clients, rclone's vendor nextcloud/owncloud); undefined when not sane. */
+export function ocMtime(headers: HeaderMap): Date | undefined {
+  const v = headerValue(headers, 'x-oc-mtime');
+  if (!v || !/^\d{1,12}(\.\d+)?$/.test(v.trim())) return undefined;
+  const d = new Date(Number(v.trim()) * 1000);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

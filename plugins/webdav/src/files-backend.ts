@@ -28,10 +28,15 @@ function isTrashPath(path: string): boolean {
   return path === `/${TRASH_DIR_NAME}` || path.startsWith(`/${TRASH_DIR_NAME}/`);
 }
 
+/** A file's MD5 in hex (cozy stores it in base64); undefined for a directory or a file without one. */
+export function md5Hex(doc: FileDoc): string | undefined {
+  return isDir(doc) || !doc.md5sum ? undefined : Buffer.from(doc.md5sum, 'base64').toString('hex');
+}
+
 /** A strong validator that changes with the content (files) or with any change of the entry (directories). */
-function etagOf(doc: FileDoc): string {
+export function etagOf(doc: FileDoc): string {
   if (isDir(doc)) return `"${doc._rev}"`;
-  return `"${Buffer.from(doc.md5sum, 'base64').toString('hex')}-${doc.size}"`;
+  return `"${md5Hex(doc) ?? ''}-${doc.size}"`;
 }
 
 function isStatus(err: unknown, status: number): boolean {

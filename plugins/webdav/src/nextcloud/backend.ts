@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { isDir, type FileDoc } from '@cozy-ts/kernel';
+import type { FileDoc } from '@cozy-ts/kernel';
 import {
   clark, DavErrors, el, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type PropPatchOp, type QName, type WriteInput, type Xml,
 } from '@cozy-ts/dav';
-import { OC_NS, type FileResource } from '../files-backend.ts';
+import { OC_NS, md5Hex, type FileResource } from '../files-backend.ts';
 import { verifiedBody } from './checksum.ts';
 import { parseChunkPath, putChunk } from './chunked-upload.ts';
 import { isStagingPath, type Staging } from './staging.ts';
@@ -57,10 +57,6 @@ export interface NextcloudView {
  */
 export function treeEtag(dirRev: string, treeVersion: string): string {
   return `"${createHash('sha1').update(`${dirRev}\n${treeVersion}`).digest('hex').slice(0, 24)}"`;
-}
-
-function md5Hex(doc: FileDoc): string | undefined {
-  return isDir(doc) || !doc.md5sum ? undefined : Buffer.from(doc.md5sum, 'base64').toString('hex');
 }
 
 /**

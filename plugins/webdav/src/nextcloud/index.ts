@@ -12,8 +12,6 @@ import { nextcloudUser } from './identity.ts';
 import { treeRights } from './permissions.ts';
 import { addNextcloudHeaders, recordRead, recordWritten } from './response-headers.ts';
 
-export { NextcloudBackend, NC_NS, treeEtag } from './backend.ts';
-export { NEXTCLOUD_VERSION } from './server-info.ts';
 
 type Ctx = RouteOptions<WebdavConfig>['ctx'];
 
@@ -69,14 +67,13 @@ function totalLength(req: FastifyRequest): number | undefined {
  * `/status.php`, OCS, chunked upload v2 (`/remote.php/dav/uploads/`) and the Nextcloud response headers, in the scope
  * of the Nextcloud mounts (before them, so the hooks reach them). `tree` is the Nextcloud files tree.
  */
-export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree?: Tree): Promise<void> {
+export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree: Tree): Promise<void> {
   addNextcloudHeaders(app);
   holdChunkConditions(app);
   const auth = ctx.use(AUTH);
   const files = ctx.use(FILES);
   const cluster = ctx.use(CLUSTER);
   await app.register(async (scope) => nextcloudApiRoutes(scope, { auth, files, realm: ctx.config.realm }));
-  if (!tree) return;
   const uploads = async (req: FastifyRequest): Promise<ResolvedTree> => {
     // The files tree's resolution authenticates and checks the method's rights; an upload makes a file: PUT's too.
     const base = await tree.resolve(req);

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isDir, type FileDoc } from '@cozy-ts/kernel';
+import { ocMtime } from '@cozy-ts/dav';
+import { md5Hex } from '../files-backend.ts';
 
 /**
  * The documents a Nextcloud-mount request wrote or read, by request: the DAV core's answer carries the standard
@@ -18,9 +20,8 @@ export function recordRead(req: FastifyRequest, doc: FileDoc): void {
 
 /** Whole seconds of the `X-OC-Mtime` a client sent, when it is one the core would use. */
 function askedMtime(req: FastifyRequest): number | undefined {
-  const v = req.headers['x-oc-mtime'];
-  if (typeof v !== 'string' || !/^\d{1,12}(\.\d+)?$/.test(v.trim())) return undefined;
-  return Math.floor(Number(v.trim()));
+  const d = ocMtime(req.headers);
+  return d && Math.floor(d.getTime() / 1000);
 }
 
 /**
@@ -41,8 +42,7 @@ export function addNextcloudHeaders(app: FastifyInstance): void {
       if (mtime !== undefined && Math.floor(Date.parse(doc.updated_at) / 1000) !== mtime) reply.removeHeader('x-oc-mtime');
     }
     const got = read.get(req);
-    if (got && !isDir(got) && reply.statusCode === 200 && got.md5sum) {
-      void reply.header('oc-checksum', `MD5:${Buffer.from(got.md5sum, 'base64').toString('hex')}`);
-    }
+    const md5 = got && reply.statusCode === 200 ? md5Hex(got) : undefined;
+    if (md5) void reply.header('oc-checksum', `MD5:${md5}`);
   });
 }

@@ -3,9 +3,10 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fileSize, isCozyError, isDir, type FileDoc, type FilesService, type InstanceRef } from '@cozy-ts/kernel';
 import {
-  DavErrors, decodeDavPath, destinationUrl, headerValue, mountDav, type ByteRangeSpec, type DavBackend, type DavContext, type DavCore, type DavReply,
+  DavErrors, decodeDavPath, destinationUrl, headerValue, mountDav, ocMtime, type ByteRangeSpec, type DavBackend, type DavContext, type DavCore, type DavReply,
   type DavResource, type DeadProperty, type ResolvedTree, type WriteInput,
 } from '@cozy-ts/dav';
+import { etagOf } from '../files-backend.ts';
 import { NEXTCLOUD_USER_BASE, userMountOf } from '../user-mount.ts';
 import { checkUploadTarget } from './chunked-upload.ts';
 import type { Staging } from './staging.ts';
@@ -28,13 +29,12 @@ interface Entry extends DavResource {
 }
 
 function dirResource(path: string, doc: FileDoc): Entry {
-  return { path, collection: true, etag: `"${doc._rev}"`, lastModified: new Date(doc.updated_at), created: new Date(doc.created_at), doc };
+  return { path, collection: true, etag: etagOf(doc), lastModified: new Date(doc.updated_at), created: new Date(doc.created_at), doc };
 }
 
 function partResource(path: string, doc: FileDoc): Entry {
-  const md5 = isDir(doc) ? '' : Buffer.from(doc.md5sum, 'base64').toString('hex');
   return {
-    path, collection: false, etag: `"${md5}-${fileSize(doc)}"`, lastModified: new Date(doc.updated_at), created: new Date(doc.created_at),
+    path, collection: false, etag: etagOf(doc), lastModified: new Date(doc.updated_at), created: new Date(doc.created_at),
     contentLength: fileSize(doc), contentType: 'application/octet-stream', doc,
   };
 }
@@ -133,12 +133,6 @@ export class UploadsBackend implements DavBackend {
 }
 
 /** `X-OC-Mtime` in Unix seconds, as the DAV core reads it for PUT. */
-function mtimeOf(req: FastifyRequest): Date | undefined {
-  const v = req.headers['x-oc-mtime'];
-  if (typeof v !== 'string' || !/^\d{1,12}(\.\d+)?$/.test(v.trim())) return undefined;
-  return new Date(Number(v.trim()) * 1000);
-}
-
 /** The file a `MOVE .file` makes: its Destination must be under `/remote.php/dav/files/<user>/` on this server. */
 function destinationOf(req: FastifyRequest, origin: string): { mount: string; path: string } {
   const url = destinationUrl(req.headers, origin);
@@ -182,7 +176,7 @@ async function assemble(deps: UploadsDeps, ctx: DavContext, req: FastifyRequest)
     const size = parts.reduce((n, p) => n + fileSize(p), 0);
     const total = deps.totalLength(req);
     if (total !== undefined && total !== size) throw DavErrors.badRequest(`The parts add up to ${size} bytes, not the announced ${total}`);
-    const mtime = mtimeOf(req);
+    const mtime = ocMtime(req.headers);
     // The Nextcloud files backend checks the MOVE's OC-Checksum against what it writes, as for a PUT.
     const written = await files.backend.write(dest.path, { body: staging.concat(parts), contentLength: size, mtime, existing, signal: ctx.request.signal });
     // Only a file written uses up the parts: after a failure the client may MOVE again, or DELETE the upload.
