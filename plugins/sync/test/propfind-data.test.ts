@@ -75,6 +75,8 @@ t.test('what DAVx5, Thunderbird and iOS probe: home ctag, scheduling absent, iOS
   t.match(badTransp.text, /HTTP\/1.1 409/, 'transparency is opaque or transparent');
   const transparent = await s.dav('PROPPATCH', '/sync/calendars/ios/', `<?xml version="1.0"?><d:propertyupdate ${NSS}><d:set><d:prop><c:schedule-calendar-transp><c:transparent/></c:schedule-calendar-transp></d:prop></d:set></d:propertyupdate>`);
   t.notMatch(transparent.text, /HTTP\/1.1 (403|409|424)/);
+  const transp = await s.dav('PROPFIND', '/sync/calendars/ios/', PROPFIND('<c:schedule-calendar-transp/>'), { depth: '0' });
+  t.match(transp.text, /<schedule-calendar-transp xmlns="urn:ietf:params:xml:ns:caldav"><(?:C:)?transparent(?: xmlns="urn:ietf:params:xml:ns:caldav")?\/><\/schedule-calendar-transp>/, 'read back as transparent');
 
   const ctag = async () => /<getctag xmlns="http:\/\/calendarserver.org\/ns\/">([^<]+)<\/getctag>/.exec((await s.dav('PROPFIND', '/sync/calendars/', PROPFIND('<cs:getctag/>'), { depth: '0' })).text)?.[1];
   const c0 = await ctag();

@@ -85,7 +85,8 @@ t.test('RFC 7809 over HTTP: an object without its VTIMEZONE, CalDAV-Timezones, t
   t.match(fb.text, 'FREEBUSY;FBTYPE=BUSY:20250310T130000Z/20250310T140000Z', 'free-busy reads the zone too');
   t.notMatch(fb.text, 'T090000Z/20250310T100000Z', 'not as floating time');
 
-  t.equal((await s.dav('PUT', '/sync/calendars/tz/odd.ics', event('odd', 'DTSTART;TZID=Nowhere/Special:20250310T090000', 'DTEND;TZID=Nowhere/Special:20250310T100000'), CAL)).status, 201, 'an unknown TZID without definition is still accepted (read as floating)');
+  t.equal((await s.dav('PUT', '/sync/calendars/tz/odd.ics', event('odd', 'DTSTART;TZID=Nowhere/Special:20250310T090000', 'DTEND;TZID=Nowhere/Special:20250310T100000'), CAL)).status, 201, 'an unknown TZID without definition is still accepted');
+  t.same(hrefs((await query('20250310T091500Z', '20250310T093000Z')).text), ['/sync/calendars/tz/odd.ics'], 'and read as floating time (UTC: the calendar names no zone)');
 });
 
 t.test('RFC 7809 calendar-timezone-id: MKCALENDAR, PROPPATCH, PROPFIND, floating times, query timezone-id', async (t) => {
