@@ -41,6 +41,7 @@ export {
   MIN_KDF_ITERATIONS, MAX_KDF_ITERATIONS, type NewPassphrase, type PassphraseDeps,
 } from './auth/onboarding.ts';
 export { openSession } from './auth/open-session.ts';
+export { issueCsrf, checkCsrf, CsrfErrors, CSRF_FIELD } from './auth/csrf.ts';
 export { acceptForms } from './http/form-body.ts';
 export { domainWithoutPort } from './instances/domain.ts';
 export { finishOnboarding } from './http/auth/onboarding-handler.ts';

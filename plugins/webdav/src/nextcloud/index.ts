@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AUTH, CLUSTER, FILES, FILES_DOCTYPE, STORE, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
+import { AUTH, CLUSTER, DEVICE_PASSWORDS, FILES, FILES_DOCTYPE, STORE, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
 import { headerValue, type DavCore, type ResolvedTree } from '@cozy-ts/dav';
 import { WebdavErrors } from '../access.ts';
 import type { WebdavConfig } from '../config.ts';
 import { nextcloudApiRoutes } from './api-routes.ts';
+import { loginFlowRoutes } from './login-flow/routes.ts';
 import { NextcloudBackend } from './backend.ts';
 import { checkTargetConditions, holdChunkConditions } from './chunked-upload.ts';
 import { Staging } from './staging.ts';
@@ -74,6 +75,7 @@ export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree: Tree): 
   const files = ctx.use(FILES);
   const cluster = ctx.use(CLUSTER);
   await app.register(async (scope) => nextcloudApiRoutes(scope, { auth, files, realm: ctx.config.realm }));
+  await app.register(async (scope) => loginFlowRoutes(scope, { auth, devices: ctx.use(DEVICE_PASSWORDS), cache: cluster.cache }));
   const uploads = async (req: FastifyRequest): Promise<ResolvedTree> => {
     // The files tree's resolution authenticates and checks the method's rights; an upload makes a file: PUT's too.
     const base = await tree.resolve(req);
