@@ -238,6 +238,8 @@ t.test('login flow v2, end to end over HTTP', async (t) => {
     t.equal(page.status, 200);
     t.match(page.body, 'Nextcloud-android/3.18.1');
     t.ok(csrfOf(page));
+    const prefilled = await b.go('GET', `${pathOf(second.login)}?user=alice&direct=1`);
+    t.equal(prefilled.status, 200, "the desktop client's ?user= prefill is accepted (and ignored: there is no user name to type)");
   });
 
   t.test('bad input', async (t) => {
@@ -352,6 +354,16 @@ t.test('login flow v1: the web view ends at nc://login/…', async (t) => {
   t.equal((await env.call('PROPFIND', '/remote.php/webdav/', { authorization: basic, depth: '0' })).status, 207);
   t.same(await env.devices(), [{ label: ANDROID_UA, scopes: ['files'] }]);
   t.equal((await b.go('POST', landing, { csrf_token: csrfOf(grant), action: 'grant' })).status, 404, 'used once');
+
+  let status = 0;
+  let retryAfter: unknown;
+  for (let i = 0; i < 101 && status !== 429; i++) {
+    const res = await env.call('POST', '/login/v2', { 'user-agent': DESKTOP_UA });
+    status = res.status;
+    retryAfter = res.headers['retry-after'];
+  }
+  t.equal(status, 429, 'one address cannot start flows without end');
+  t.equal(retryAfter, '600');
 });
 
 t.test('a flow started on one process is granted on another and polled on the first', async (t) => {
