@@ -9,6 +9,7 @@ import { overallSpan, type ExpandLimits } from './recurrence.ts';
 import { evaluateConditional } from './dav.ts';
 import { hrefOf } from './paths.ts';
 import { SyncErrors } from './sync-errors.ts';
+import { zoneLayout, type ZoneLayout } from './standard-zones.ts';
 import { formatToken, parseToken } from './sync-tokens.ts';
 import { contactFields, parseVcard, vcardFromFields, type ContactFields, type VcardVersion } from './vcard.ts';
 
@@ -42,6 +43,8 @@ export interface DavInfo {
   last?: number | null;
   /** Hash of the Contacts fields as read from `raw`: when the app edits them, the card is rebuilt. */
   fields?: string;
+  /** Calendar objects: where their time zones stand, so a served length is known without the text (absent in older documents). */
+  zones?: ZoneLayout;
 }
 
 export interface MemberDoc extends Doc {
@@ -54,7 +57,6 @@ export interface MemberRow {
   id: string;
   doctype: string;
   etag: string;
-  size?: number;
   first?: number | null;
   last?: number | null;
   doc?: MemberDoc;
@@ -64,7 +66,6 @@ function rowOf(name: string, id: string, doctype: string, rev: string, doc?: Mem
   const row: MemberRow = { name, id, doctype, etag: `"${rev}"` };
   if (doc) {
     row.doc = doc;
-    row.size = doc.dav?.size;
     row.first = doc.dav?.first;
     row.last = doc.dav?.last;
   }
@@ -447,7 +448,7 @@ export class DavStore {
       uid: p.uid,
       doctype: p.kind === 'VTODO' ? DOCTYPES.todos : DOCTYPES.events,
       fields: { ...calendarFields(p), calendar: coll._id },
-      dav: { uid: p.uid, comp: p.kind, first: span.first, last: span.last },
+      dav: { uid: p.uid, comp: p.kind, first: span.first, last: span.last, zones: zoneLayout(body) },
     };
   }
 
@@ -596,7 +597,7 @@ export class DavStore {
           removed.add(name);
         } else {
           removed.delete(name);
-          changed.set(name, { name, id: doc._id, doctype, etag: etagOf(doc), size: doc.dav?.size });
+          changed.set(name, rowOf(name, doc._id, doctype, doc._rev ?? '', doc));
         }
       }
       last.push(stop);

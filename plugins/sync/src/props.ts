@@ -34,7 +34,11 @@ export type PropResource =
   | { type: 'principal' }
   | { type: 'home'; kind: HomeKind }
   | { type: 'collection'; kind: HomeKind; coll: CollectionDoc }
-  | { type: 'member'; kind: HomeKind; coll: string; row: MemberRow; body?: () => string };
+  /**
+   * `body`: calendar-data / address-data as this request shapes it; `length`: the byte length of what GET would
+   * serve for this request's headers (getcontentlength), which is not the shaped body's.
+   */
+  | { type: 'member'; kind: HomeKind; coll: string; row: MemberRow; body?: () => string; length?: () => number };
 
 const href = (h: string) => davEl('href', h);
 const cal = (name: string, c?: XmlContent, attrs?: Record<string, string>) => el({ ns: NS.CALDAV, name }, c, attrs);
@@ -177,8 +181,7 @@ function memberProp(r: Extract<PropResource, { type: 'member' }>, key: string): 
     case '{DAV:}getcontenttype':
       return text(contentType(r.row.doctype));
     case '{DAV:}getcontentlength':
-      if (r.row.size !== undefined) return text(String(r.row.size));
-      return r.body ? text(String(Buffer.byteLength(r.body()))) : undefined;
+      return r.length ? text(String(r.length())) : undefined;
     case `{${NS.CALDAV}}calendar-data`:
       return r.kind === 'calendars' && r.body ? text(r.body()) : undefined;
     case `{${NS.CARDDAV}}address-data`:

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH, CLUSTER, STORE, instanceOf, setErrorFamily, type AuthService, type InstanceRef, type RequestAuth, type RouteOptions } from '@cozy-ts/kernel';
 import type { SyncConfig } from './config.ts';
-import { DavStore, type CollectionDoc, type Member, type MemberRow } from './dav-store.ts';
+import { DavStore, fieldsHash, type CollectionDoc, type Member, type MemberRow } from './dav-store.ts';
 import { matchCalendar, matchCard, mainTimeRange, parseAddressFilter, parseCalendarFilter, parseTimeRange } from './filters.ts';
 import { parseCalendar } from './ical.ts';
 import { DOCTYPES, collectionDoctype, memberDoctypes, type HomeKind } from './layout.ts';
@@ -12,9 +12,9 @@ import { parseCalendarDataRequest, shapeCalendarData } from './calendar-data.ts'
 import { busyPeriods, freeBusyCalendar, type BusyPeriod } from './freebusy.ts';
 import { SyncErrors, syncErrorRenderer } from './sync-errors.ts';
 import { calendarZone, parseTimezone, zoneById } from './timezone.ts';
-import { servedCalendar, timezonesMode } from './standard-zones.ts';
+import { isZoneLayout, servedCalendar, servedLength, timezonesMode, type TimezonesMode } from './standard-zones.ts';
 import type { ExpandLimits } from './recurrence.ts';
-import { vcardAs, wantedVersion, type VcardVersion } from './vcard.ts';
+import { vcardAs, wantedVersion } from './vcard.ts';
 import {
   child, childrenNamed, clark, davDocument, davEl, elements, evaluateConditional, is, Multistatus, parseXml, readPropfind, registerDavMethods, serializeNodes, textOf,
   type XmlElement,
@@ -28,6 +28,12 @@ const ALLOW = 'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCA
 /** What this server implements (RFC 4918 class 1 and 3, no locks; CalDAV, time zones by reference, CardDAV, extended MKCOL). */
 const DAV_HEADER = '1, 3, extended-mkcol, calendar-access, calendar-no-timezone, addressbook';
 const CHALLENGE = 'Basic realm="Cozy", charset="UTF-8"';
+
+/** How one request serves members: the body a report or PROPFIND shows, and the length GET would serve. */
+interface Serving {
+  body: (m: Member) => string;
+  length: (m: Member) => number;
+}
 
 interface Caller {
   inst: InstanceRef;
@@ -207,7 +213,7 @@ class SyncHandler {
         resources.push({ type: 'collection', kind: target.kind, coll });
         if (depth) {
           const rows = await this.dav.listMembers(caller.inst, target.kind, coll._id, wantsDocs);
-          resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsDocs, this.#propfindShaper(req, root, target.kind, coll))));
+          resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsDocs, this.#propfindServe(req, root, target.kind, coll))));
         }
         break;
       }
@@ -215,7 +221,7 @@ class SyncHandler {
         const coll = await this.#collection(caller, target.kind, target.collection);
         const m = await this.dav.getMember(caller.inst, target.kind, coll._id, target.name);
         if (!m) throw SyncErrors.notFound();
-        resources.push(this.#memberResource(target.kind, coll._id, m, this.#propfindShaper(req, root, target.kind, coll)));
+        resources.push(this.#memberResource(target.kind, coll._id, m, this.#propfindServe(req, root, target.kind, coll)));
         break;
       }
     }
@@ -230,26 +236,33 @@ class SyncHandler {
     return sendXml(reply, 207, ms.toString());
   }
 
-  /** A member with its body as this request shapes it (`bodyOf`, from `#bodyShaper`); its length is the body's. */
-  #memberResource(kind: HomeKind, coll: string, m: Member, bodyOf: (m: Member) => string): PropResource {
+  /** A member with its body as this request shapes it and the length GET would serve (`serve`, from `#serving`). */
+  #memberResource(kind: HomeKind, coll: string, m: Member, serve: Serving): PropResource {
     const row: MemberRow = { name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag };
     let cached: string | undefined;
-    return { type: 'member', kind, coll, row, body: () => (cached ??= bodyOf(m)) };
+    return { type: 'member', kind, coll, row, body: () => (cached ??= serve.body(m)), length: () => serve.length(m) };
   }
 
-  async #memberResources(caller: Caller, kind: HomeKind, coll: string, rows: MemberRow[], wantsBody: boolean, bodyOf: (m: Member) => string): Promise<PropResource[]> {
-    if (!wantsBody) return rows.map((row) => ({ type: 'member', kind, coll, row }));
+  /** A listed member: its length is known when its document was read with the listing. */
+  #rowResource(kind: HomeKind, coll: string, row: MemberRow, serve: Serving): PropResource {
+    const doc = row.doc;
+    if (!doc) return { type: 'member', kind, coll, row };
+    return { type: 'member', kind, coll, row, length: () => serve.length({ name: row.name, doctype: row.doctype, doc, etag: row.etag }) };
+  }
+
+  async #memberResources(caller: Caller, kind: HomeKind, coll: string, rows: MemberRow[], wantsBody: boolean, serve: Serving): Promise<PropResource[]> {
+    if (!wantsBody) return rows.map((row) => this.#rowResource(kind, coll, row, serve));
     const members = await this.dav.loadMembers(caller.inst, rows);
-    return members.map((m) => this.#memberResource(kind, coll, m, bodyOf));
+    return members.map((m) => this.#memberResource(kind, coll, m, serve));
   }
 
   /**
    * PROPFIND may ask for calendar-data or address-data too, shaped like in a report (RFC 4791 §9.6 and RFC 6352
    * §10.4 define the elements for any request that asks for the property): partial retrieval, vCard version.
    */
-  #propfindShaper(req: FastifyRequest, root: XmlElement | undefined, kind: HomeKind, coll: CollectionDoc): (m: Member) => string {
+  #propfindServe(req: FastifyRequest, root: XmlElement | undefined, kind: HomeKind, coll: CollectionDoc): Serving {
     const zone = kind === 'calendars' ? calendarZone(coll.timezone) : undefined;
-    return this.#bodyShaper(kind, child(root, NS.DAV, 'prop'), req, zone ? { ...this.config, floatingZone: zone } : this.config);
+    return this.#serving(kind, child(root, NS.DAV, 'prop'), req, zone ? { ...this.config, floatingZone: zone } : this.config);
   }
 
   // ------------------------------------------------------------------ REPORT
@@ -284,11 +297,11 @@ class SyncHandler {
       const m = await this.dav.getMember(caller.inst, kind, coll._id, target.name);
       if (!m) throw SyncErrors.notFound();
       const dav = m.doc.dav;
-      return [{ name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag, doc: m.doc, size: dav?.size, first: dav?.first, last: dav?.last }];
+      return [{ name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag, doc: m.doc, first: dav?.first, last: dav?.last }];
     };
 
     if (cal && is(body, NS.CALDAV, 'calendar-multiget') || !cal && is(body, NS.CARDDAV, 'addressbook-multiget')) {
-      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
+      const serve = this.#serving(kind, prop, req, limits);
       const hrefs = childrenNamed(body, NS.DAV, 'href').map((h) => textOf(h).trim());
       const names = new Map<string, string>();
       const ms = new Multistatus();
@@ -304,7 +317,7 @@ class SyncHandler {
           ms.addStatus(h, 404);
           continue;
         }
-        const r = this.#memberResource(kind, coll._id, m, bodyOf);
+        const r = this.#memberResource(kind, coll._id, m, serve);
         ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
       }
       return sendXml(reply, 207, ms.toString());
@@ -313,7 +326,7 @@ class SyncHandler {
     if (cal && is(body, NS.CALDAV, 'calendar-query')) {
       const filter = parseCalendarFilter(child(body, NS.CALDAV, 'filter'));
       const range = mainTimeRange(filter);
-      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
+      const serve = this.#serving(kind, prop, req, limits);
       let rows = await listMembers();
       if (range) rows = rows.filter((r) => (r.first ?? -Infinity) < range.end + slack && (r.last ?? Infinity) >= range.start - slack);
       const compName = filter?.comps.length === 1 && !filter.comps[0]!.isNotDefined ? filter.comps[0]!.name : undefined;
@@ -324,7 +337,7 @@ class SyncHandler {
       const ms = new Multistatus();
       if (!needsParse && !wantsBody) {
         for (const row of rows) {
-          const r: PropResource = { type: 'member', kind, coll: coll._id, row };
+          const r = this.#rowResource(kind, coll._id, row, serve);
           ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
         return sendXml(reply, 207, ms.toString());
@@ -341,7 +354,7 @@ class SyncHandler {
             }
             if (!matchCalendar(parsed, filter, limits)) continue;
           }
-          const r = this.#memberResource(kind, coll._id, m, bodyOf);
+          const r = this.#memberResource(kind, coll._id, m, serve);
           ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
       }
@@ -370,7 +383,7 @@ class SyncHandler {
       const filter = parseAddressFilter(child(body, NS.CARDDAV, 'filter'));
       const limitEl = child(child(body, NS.CARDDAV, 'limit'), NS.CARDDAV, 'nresults');
       const limit = limitEl ? Math.max(0, Number.parseInt(textOf(limitEl), 10) || 0) : Infinity;
-      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
+      const serve = this.#serving(kind, prop, req, limits);
       const rows = await listMembers();
       const ms = new Multistatus();
       let truncated = false;
@@ -381,7 +394,7 @@ class SyncHandler {
             truncated = true;
             break outer;
           }
-          const r = this.#memberResource(kind, coll._id, m, bodyOf);
+          const r = this.#memberResource(kind, coll._id, m, serve);
           ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
         }
       }
@@ -395,7 +408,7 @@ class SyncHandler {
       const levelEl = child(body, NS.DAV, 'sync-level');
       const level = levelEl ? textOf(levelEl).trim() : '1';
       if (level !== '1' && level !== 'infinite') throw SyncErrors.badRequest('sync-level is 1');
-      const bodyOf = this.#bodyShaper(kind, prop, req, limits);
+      const serve = this.#serving(kind, prop, req, limits);
       const wantsBody = asked.some((p) => (p.ns === NS.CALDAV && p.name === 'calendar-data') || (p.ns === NS.CARDDAV && p.name === 'address-data'));
       const limitEl = child(body, NS.DAV, 'limit');
       let limit = Infinity;
@@ -409,7 +422,7 @@ class SyncHandler {
       let rows: MemberRow[];
       if (token === '' && limit === Infinity) {
         newToken = await this.dav.currentToken(caller.inst, kind, coll);
-        rows = await this.dav.listMembers(caller.inst, kind, coll._id, wantsBody);
+        rows = await this.dav.listMembers(caller.inst, kind, coll._id, wantsBody || asked.some((p) => p.ns === NS.DAV && p.name === 'getcontentlength'));
       } else {
         const changes = await this.dav.changesSince(caller.inst, kind, coll, token === '' ? undefined : token, limit);
         newToken = changes.token;
@@ -418,7 +431,7 @@ class SyncHandler {
         // RFC 6578 §3.6: a truncated answer says so with a 507 for the collection itself.
         if (changes.truncated) ms.addStatus(hrefOf({ type: 'collection', kind, name: coll._id }), 507, '<D:number-of-matches-within-limits/>');
       }
-      for (const r of await this.#memberResources(caller, kind, coll._id, rows, wantsBody, bodyOf)) {
+      for (const r of await this.#memberResources(caller, kind, coll._id, rows, wantsBody, serve)) {
         ms.addPropStats(resourceHref(r), propStats(await propResults(r, asked, pctx), mini));
       }
       return sendXml(reply, 207, ms.setSyncToken(newToken).toString());
@@ -427,32 +440,68 @@ class SyncHandler {
   }
 
   /**
-   * How calendar-data / address-data is served in this request: partial retrieval, recurrences or a vCard version
-   * as asked, and VTIMEZONEs of standard zones added or left out as `CalDAV-Timezones` says (RFC 7809).
+   * How members are served in this request: calendar-data / address-data with partial retrieval, recurrences or
+   * a vCard version as asked, and VTIMEZONEs of standard zones added or left out as `CalDAV-Timezones` says
+   * (RFC 7809); and getcontentlength, the length of what GET would serve with the same headers.
    */
-  #bodyShaper(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest, limits: ExpandLimits = this.config): (m: Member) => string {
+  #serving(kind: HomeKind, prop: XmlElement | undefined, req: FastifyRequest, limits: ExpandLimits = this.config): Serving {
+    const length = this.#lengthOf(kind, req);
     if (kind === 'calendars') {
       const mode = timezonesMode(req.headers['caldav-timezones']);
       const shape = parseCalendarDataRequest(child(prop, NS.CALDAV, 'calendar-data'));
-      if (!shape) return (m) => servedCalendar(this.dav.memberBody(m), mode);
-      return (m) => {
-        const raw = servedCalendar(this.dav.memberBody(m), mode);
-        try {
-          return shapeCalendarData(raw, shape, limits);
-        } catch {
-          return raw;
-        }
+      if (!shape) return { body: (m) => this.#calendarIn(m, mode), length };
+      return {
+        body: (m) => {
+          const raw = this.#calendarIn(m, mode);
+          try {
+            return shapeCalendarData(raw, shape, limits);
+          } catch {
+            return raw;
+          }
+        },
+        length,
       };
     }
     const shape = parseAddressDataRequest(child(prop, NS.CARDDAV, 'address-data'), String(req.headers.accept ?? ''));
-    if (!shape) return (m) => this.dav.memberBody(m);
-    return (m) => shapeAddressData(this.dav.memberBody(m), m.doc.dav?.version ?? '4.0', shape);
+    if (!shape) return { body: (m) => this.dav.memberBody(m), length };
+    return { body: (m) => shapeAddressData(this.dav.memberBody(m), m.doc.dav?.version ?? '4.0', shape), length };
   }
 
-  #cardIn(m: Member, version: VcardVersion): string {
+  /**
+   * getcontentlength: the byte length of `#served` for this request. A calendar object's is summed from the
+   * stored size and time-zone layout, a card's is its stored size, unless GET would serve other bytes (a card
+   * rebuilt from the app's fields, another vCard version asked) or the document predates the layout: then the
+   * body is made and measured.
+   */
+  #lengthOf(kind: HomeKind, req: FastifyRequest): (m: Member) => number {
+    if (kind === 'calendars') {
+      const mode = timezonesMode(req.headers['caldav-timezones']);
+      return (m) => {
+        const dav = m.doc.dav;
+        if (dav && typeof dav.size === 'number' && isZoneLayout(dav.zones)) return servedLength(dav.size, dav.zones, mode);
+        return Buffer.byteLength(this.#calendarIn(m, mode));
+      };
+    }
+    const version = wantedVersion(String(req.headers.accept ?? ''));
+    return (m) => {
+      const dav = m.doc.dav;
+      const asStored = dav && typeof dav.size === 'number' && (!version || version === (dav.version ?? '4.0')) && (!dav.fields || dav.fields === fieldsHash(m.doc));
+      return asStored ? dav.size : Buffer.byteLength(this.#served(m, 'contacts', req).body);
+    };
+  }
+
+  #calendarIn(m: Member, mode: TimezonesMode): string {
+    const dav = m.doc.dav;
+    return servedCalendar(this.dav.memberBody(m), mode, dav && isZoneLayout(dav.zones) ? dav.zones : undefined);
+  }
+
+  /** What GET serves for a member, and its Content-Type. */
+  #served(m: Member, kind: HomeKind, req: FastifyRequest): { body: string; type: string } {
+    if (kind === 'calendars') return { body: this.#calendarIn(m, timezonesMode(req.headers['caldav-timezones'])), type: contentType(m.doctype) };
     const body = this.dav.memberBody(m);
-    const from: VcardVersion = m.doc.dav?.version ?? '4.0';
-    return vcardAs(body, from, version);
+    const v = wantedVersion(String(req.headers.accept ?? ''));
+    if (!v) return { body, type: contentType(m.doctype) };
+    return { body: vcardAs(body, m.doc.dav?.version ?? '4.0', v), type: `text/vcard; charset=utf-8; version=${v}` };
   }
 
   // ------------------------------------------------------------------ GET / PUT / DELETE
@@ -469,15 +518,7 @@ class SyncHandler {
     if (evaluateConditional({ 'if-none-match': req.headers['if-none-match'], 'if-match': req.headers['if-match'] }, { exists: true, etag: m.etag }, true) !== 'proceed') {
       return reply.status(req.headers['if-none-match'] !== undefined ? 304 : 412).send();
     }
-    let body = target.kind === 'calendars' ? servedCalendar(this.dav.memberBody(m), timezonesMode(req.headers['caldav-timezones'])) : this.dav.memberBody(m);
-    let type = contentType(m.doctype);
-    if (target.kind === 'contacts') {
-      const v = wantedVersion(String(req.headers.accept ?? ''));
-      if (v) {
-        body = this.#cardIn(m, v);
-        type = `text/vcard; charset=utf-8; version=${v}`;
-      }
-    }
+    const { body, type } = this.#served(m, target.kind, req);
     reply.status(200).type(type);
     if (req.method === 'HEAD') return reply.header('content-length', String(Buffer.byteLength(body))).send();
     return reply.send(body);

@@ -10,6 +10,8 @@ import { tzlib_get_ical_block, tzlib_get_timezones } from 'timezones-ical-librar
 interface StandardZone {
   /** The VTIMEZONE, its TZID (and X-LIC-LOCATION) the id it was asked by, CRLF line ends, no final CRLF. */
   text: string;
+  /** Bytes the VTIMEZONE adds to a served object, its line end included (served lengths are summed from it). */
+  bytes: number;
   zone: ICAL.Timezone;
 }
 
@@ -47,7 +49,7 @@ export function standardZone(id: string): StandardZone | undefined {
       .replace(/\r\n$/, '');
     try {
       const zone = new ICAL.Timezone(new ICAL.Component(ICAL.parse(`BEGIN:VCALENDAR\r\n${text}\r\nEND:VCALENDAR\r\n`) as [string, unknown[], unknown[]]).getFirstSubcomponent('vtimezone') as ICAL.Component);
-      found = { text, zone };
+      found = { text, bytes: Buffer.byteLength(text) + 2, zone };
     } catch {
       found = null;
     }
@@ -120,30 +122,61 @@ export function timezonesMode(header: string | string[] | undefined): TimezonesM
 }
 
 /**
+ * Where an object's time zones stand, read once when it is stored (`dav.zones`): what `servedCalendar` needs to
+ * know, so the length of what it serves is summed without reading the text again.
+ */
+export interface ZoneLayout {
+  /** TZIDs referenced without a VTIMEZONE of the object's own (empty when it has no component to insert before). */
+  refs: string[];
+  /** The object's VTIMEZONE blocks in order: TZID (empty when it has none) and byte length. */
+  defs: Array<[string, number]>;
+}
+
+/** The first component's line: added VTIMEZONEs go before it, after the VCALENDAR's own properties. */
+const FIRST_COMPONENT = /^BEGIN:(?!VCALENDAR)/im;
+
+export function zoneLayout(raw: string): ZoneLayout {
+  if (!/TZID/i.test(raw)) return { refs: [], defs: [] };
+  const defs: Array<[string, number]> = (raw.match(VTIMEZONE_BLOCK) ?? []).map((block) => [/^TZID:([^\r\n]*)/im.exec(unfold(block))?.[1]?.trim() ?? '', Buffer.byteLength(block)]);
+  if (!FIRST_COMPONENT.test(raw)) return { refs: [], defs };
+  const unfolded = unfold(raw);
+  const defined = definedIds(unfolded);
+  return { refs: [...referencedIds(unfolded)].filter((id) => !defined.has(id)), defs };
+}
+
+/** Whether a stored `dav.zones` has the shape this code writes (documents of older code have none). */
+export function isZoneLayout(v: unknown): v is ZoneLayout {
+  const l = v as ZoneLayout | undefined;
+  return !!l && Array.isArray(l.refs) && Array.isArray(l.defs) && l.refs.every((r) => typeof r === 'string')
+    && l.defs.every((d) => Array.isArray(d) && typeof d[0] === 'string' && typeof d[1] === 'number');
+}
+
+/**
  * A stored object as served: with `include`, a VTIMEZONE is added for every standard TZID it references without
  * defining (the client that stored it left it out); with `omit`, the VTIMEZONEs of standard zones are left out.
  * Definitions of non-standard zones always stay. The stored text is returned as is when nothing changes.
  */
-export function servedCalendar(raw: string, mode: TimezonesMode): string {
-  if (!/TZID/i.test(raw)) return raw;
+export function servedCalendar(raw: string, mode: TimezonesMode, layout: ZoneLayout = zoneLayout(raw)): string {
   if (mode === 'omit') {
-    if (!/^BEGIN:VTIMEZONE/im.test(raw)) return raw;
-    let changed = false;
-    const out = raw.replace(VTIMEZONE_BLOCK, (block) => {
+    if (!layout.defs.some(([id]) => id && standardZone(id))) return raw;
+    return raw.replace(VTIMEZONE_BLOCK, (block) => {
       const id = /^TZID:([^\r\n]*)/im.exec(unfold(block))?.[1]?.trim();
-      if (!id || !standardZone(id)) return block;
-      changed = true;
-      return '';
+      return id && standardZone(id) ? '' : block;
     });
-    return changed ? out : raw;
   }
-  const unfolded = unfold(raw);
-  const defined = definedIds(unfolded);
-  const missing = [...referencedIds(unfolded)].filter((id) => !defined.has(id) && standardZone(id));
+  const missing = layout.refs.filter((id) => standardZone(id));
   if (missing.length === 0) return raw;
   const blocks = missing.map((id) => `${standardZone(id)!.text}\r\n`).join('');
-  // Before the first component: VTIMEZONEs usually come first, and the VCALENDAR's own properties stay first.
-  const at = /^BEGIN:(?!VCALENDAR)/im.exec(raw);
-  if (!at) return raw;
+  const at = FIRST_COMPONENT.exec(raw)!;
   return raw.slice(0, at.index) + blocks + raw.slice(at.index);
+}
+
+/**
+ * The byte length `servedCalendar` gives for an object of `size` bytes with this layout: the stored size, plus
+ * the standard definitions added (their lengths known per TZID), or minus the stored ones left out. Whether a
+ * TZID is standard is asked now, as `servedCalendar` does, so the two agree whatever the zone library says.
+ */
+export function servedLength(size: number, layout: ZoneLayout, mode: TimezonesMode): number {
+  if (mode === 'omit') return layout.defs.reduce((n, [id, bytes]) => (id && standardZone(id) ? n - bytes : n), size);
+  return layout.refs.reduce((n, id) => n + (standardZone(id)?.bytes ?? 0), size);
 }
