@@ -20,7 +20,10 @@ export interface CollectionDoc extends Doc {
   color?: string;
   order?: string;
   timezone?: string;
-  /** RFC 7809 calendar-timezone-id: the TZID of `timezone`. */
+  /**
+   * Written by older code: RFC 7809 calendar-timezone-id, a copy of `timezone`'s TZID. Never read (the id is the
+   * TZID of `timezone`), dropped at the collection's next write.
+   */
   timezoneId?: string;
   components?: CalendarComponent[];
   /** Dead properties set by PROPPATCH or extended MKCOL: Clark name → serialised element. */

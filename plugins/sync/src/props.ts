@@ -145,8 +145,8 @@ async function collectionProp(kind: HomeKind, coll: CollectionDoc, key: string, 
       case `{${NS.CALDAV}}calendar-timezone`:
         return opt(coll.timezone);
       case `{${NS.CALDAV}}calendar-timezone-id`:
-        // RFC 7809 §5.2: set together with calendar-timezone; older calendars have only the VTIMEZONE.
-        return opt(coll.timezoneId ?? tzidOf(coll.timezone));
+        // RFC 7809 §5.2: the TZID of calendar-timezone (parsed once per VTIMEZONE text, cached).
+        return opt(tzidOf(coll.timezone));
       case `{${NS.CALDAV}}supported-calendar-component-set`:
         return many((coll.components ?? ['VEVENT', 'VTODO']).map((c) => cal('comp', undefined, { name: c })));
       case `{${NS.CALDAV}}supported-calendar-data`:

@@ -642,31 +642,27 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       doc.order = value;
       ok();
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-timezone') {
-      let tzid: string | undefined;
       if (!remove) {
         try {
-          tzid = parseTimezone(textOf(el)).tzid;
+          parseTimezone(textOf(el));
         } catch {
           // RFC 4791 §5.2.2: one VTIMEZONE in a VCALENDAR, or the property is refused.
           results.push({ ns: el.ns, name: el.name, status: 403 });
           continue;
         }
       }
-      // RFC 7809 §5.2: calendar-timezone-id follows (the TZID of the VTIMEZONE, or gone with it).
+      // RFC 7809 §5.2: calendar-timezone-id follows, as it is read from this VTIMEZONE's TZID.
       doc.timezone = remove ? undefined : textOf(el);
-      doc.timezoneId = tzid;
       ok();
     } else if (cal && key === '{urn:ietf:params:xml:ns:caldav}calendar-timezone-id') {
       if (remove) {
         doc.timezone = undefined;
-        doc.timezoneId = undefined;
         ok();
         continue;
       }
       try {
-        const id = textOf(el).trim();
-        doc.timezone = zoneById(id).calendar;
-        doc.timezoneId = id;
+        // The standard zone's VTIMEZONE carries the id as asked in its TZID, so the id reads back as set.
+        doc.timezone = zoneById(textOf(el).trim()).calendar;
         ok();
       } catch {
         results.push({ ns: el.ns, name: el.name, status: 403, error: '<C:valid-timezone xmlns:C="urn:ietf:params:xml:ns:caldav"/>' });
@@ -701,6 +697,8 @@ function applyProps(kind: HomeKind, doc: CollectionDoc, sets: XmlElement[], remo
       ok();
     }
   }
-  for (const k of ['displayname', 'description', 'color', 'order', 'timezone', 'timezoneId'] as const) if (doc[k] === undefined) delete doc[k];
+  for (const k of ['displayname', 'description', 'color', 'order', 'timezone'] as const) if (doc[k] === undefined) delete doc[k];
+  // Older code kept the id beside the VTIMEZONE it is read from: dropped at the first write.
+  delete doc.timezoneId;
   return results;
 }

@@ -1,6 +1,7 @@
 import ICAL from 'ical.js';
 import t from 'tap';
 import { registerReferencedZones, servedCalendar, standardZone } from '../src/standard-zones.ts';
+import { zoneById } from '../src/timezone.ts';
 import { startSync } from './helpers.ts';
 
 const C = 'xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"';
@@ -140,4 +141,28 @@ t.test('RFC 7809 calendar-timezone-id: MKCALENDAR, PROPPATCH, PROPFIND, floating
   const badMk = await s.dav('MKCALENDAR', '/sync/calendars/nowhere/', `<?xml version="1.0"?><c:mkcalendar ${C}><d:set><d:prop><c:calendar-timezone-id>Nowhere/Special</c:calendar-timezone-id></d:prop></d:set></c:mkcalendar>`);
   t.equal(badMk.status, 403, 'MKCALENDAR with an unknown id');
   t.equal((await s.dav('PROPFIND', '/sync/calendars/nowhere/', undefined, { depth: '0' })).status, 404, 'made nothing');
+});
+
+t.test('calendar-timezone-id is read from the stored VTIMEZONE; the copy older code kept is dropped at the next write', async (t) => {
+  const s = await startSync(t);
+  const store = s.tk.kernel.store;
+  const read = async (path: string) => (await s.dav('PROPFIND', path, `<?xml version="1.0"?><d:propfind ${C}><d:prop><c:calendar-timezone-id/></d:prop></d:propfind>`, { depth: '0' })).text;
+  const idOf = (xml: string) => /<calendar-timezone-id xmlns="urn:ietf:params:xml:ns:caldav">([^<]*)</.exec(xml)?.[1];
+  for (const [name, id] of [['alias', 'US/Eastern'], ['prefixed', '/mozilla.org/20050126_1/Europe/Paris'], ['plain', 'Asia/Kolkata']]) {
+    const mk = await s.dav('MKCALENDAR', `/sync/calendars/${name}/`, `<?xml version="1.0"?><c:mkcalendar ${C}><d:set><d:prop><c:calendar-timezone-id> ${id} </c:calendar-timezone-id></d:prop></d:set></c:mkcalendar>`);
+    t.equal(mk.status, 201);
+    t.equal(idOf(await read(`/sync/calendars/${name}/`)), id, `${id} reads back as set`);
+    const doc = await store.get(s.inst, 'io.cozy.calendar.calendars', name);
+    t.equal(doc.timezoneId, undefined, `${id}: no copy of the id is stored`);
+    t.match(doc.timezone, `TZID:${id}\r\n`, `${id}: the VTIMEZONE carries it`);
+  }
+  // As older code wrote it: the id beside the VTIMEZONE.
+  await store.put(s.inst, 'io.cozy.calendar.calendars', { _id: 'old', generation: 'g0', components: ['VEVENT', 'VTODO'], timezone: zoneById('Europe/Paris').calendar, timezoneId: 'Europe/Paris' });
+  t.equal(idOf(await read('/sync/calendars/old/')), 'Europe/Paris', 'an older calendar reads the same');
+  const patched = await s.dav('PROPPATCH', '/sync/calendars/old/', `<?xml version="1.0"?><d:propertyupdate ${C}><d:set><d:prop><d:displayname>Old</d:displayname></d:prop></d:set></d:propertyupdate>`);
+  t.equal(patched.status, 207);
+  const old = await store.get(s.inst, 'io.cozy.calendar.calendars', 'old');
+  t.equal(old.timezoneId, undefined, 'its copy is dropped at the next write');
+  t.equal(old.displayname, 'Old');
+  t.equal(idOf(await read('/sync/calendars/old/')), 'Europe/Paris', 'and the id still reads the same');
 });
