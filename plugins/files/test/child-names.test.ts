@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { FILES_DOCTYPE, FilesErrors, ROOT_DIR_ID, STORE, type DocumentStore, type InstanceRef } from '@cozy-ts/kernel';
+import { CLUSTER, FILES_DOCTYPE, FilesErrors, ROOT_DIR_ID, STORE, type DocumentStore, type InstanceRef } from '@cozy-ts/kernel';
 import { createMemoryCluster } from '../../../kernel/src/cluster/memory-cluster.ts';
 import { ChildNames } from '../src/vfs/child-names.ts';
 import type { VfsService } from '../src/vfs/vfs-service.ts';
@@ -99,6 +99,34 @@ t.test('names looked up from directory listings stay exact across two processes 
     const rows = await store.queryView(inst, FILES_DOCTYPE, 'by-parent-type-name', 'by-parent-type-name', { key: [d._id, 'file', 'race.txt'], reduce: false });
     t.equal(rows.rows.length, 1, 'never two documents');
   });
+});
+
+t.test("a sync client's polls of /files/_changes wait for a tree change but leave the other processes' listings alone", async (t) => {
+  const { p1, p2, inst, one } = await twoFilesProcesses(t, 'feed.example');
+  const cache = p1.kernel.container.resolve(CLUSTER.token).cache;
+  const generation = () => cache.get<number>(`files:tree-gen:${inst.domain}`);
+  const token = await p2.kernel.auth.issueToken(await p2.kernel.instances.get(inst.domain), 'cli', { subject: 'test', scope: 'io.cozy.files' });
+  const poll = () => p2.kernel.app.inject({ method: 'GET', url: '/files/_changes?include_docs=true&include_file_path=true', headers: { host: inst.domain, authorization: `Bearer ${token}` } });
+  await one.createDir(inst, { dirId: ROOT_DIR_ID, name: 'polled' });
+  const before = await generation();
+  t.ok(before !== undefined && before > 0, 'the write moved the generation');
+  for (let i = 0; i < 3; i++) { const r = await poll(); t.equal(r.statusCode, 200, r.body); }
+  t.equal(await generation(), before, 'three polls later, the generation is where the last write left it');
+
+  // Still serialised with writers: a feed read during a directory move would show half of it.
+  const vfs1 = one as VfsService;
+  let release!: () => void;
+  const held = vfs1.lock.run(inst, () => new Promise<void>((r) => (release = r)));
+  let answered = false;
+  const polled = poll().then((res) => {
+    answered = true;
+    return res;
+  });
+  await new Promise((r) => setTimeout(r, 150));
+  t.notOk(answered, 'the poll waits while another process holds the tree lock');
+  release();
+  await held;
+  t.equal((await polled).statusCode, 200, 'and is answered once it is released');
 });
 
 t.test('ChildNames: a listing is used only in the epoch it was read in', async (t) => {

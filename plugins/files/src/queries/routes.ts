@@ -20,7 +20,7 @@ export interface QueryDeps {
     holds(caller: Caller, verb: RequestVerb, doc: Record<string, unknown>): Promise<boolean>;
   };
   /** The instance's tree lock (cozy-stack's "vfs" lock), taken by writes to io.cozy.files documents. */
-  lock: { run<T>(inst: InstanceRef, fn: () => Promise<T>): Promise<T> };
+  lock: { run<T>(inst: InstanceRef, fn: () => Promise<T>): Promise<T>; runReading<T>(inst: InstanceRef, fn: () => Promise<T>): Promise<T> };
   /** Thumbnail links of a file, as every other /files listing renders them. */
   fileLinks: FileLinksFn;
 }
@@ -74,7 +74,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryDeps): void
     const q = readFilesChangesQuery(req.query);
     const clientId = caller.auth.kind === 'oauth' ? caller.auth.subject : undefined;
     // Under the tree lock, as cozy-stack: a feed read in the middle of a directory move would show half of it.
-    const res = await deps.lock.run(caller.inst, () => changes.changes(caller.inst, q, clientId));
+    const res = await deps.lock.runReading(caller.inst, () => changes.changes(caller.inst, q, clientId));
     return reply.type('application/json').send(JSON.stringify(res));
   });
 

@@ -20,7 +20,7 @@ export class TreeLock {
   ) {}
 
   run<T>(inst: InstanceRef, fn: () => Promise<T>): Promise<T> {
-    return this.locks.withLock(`files:tree:${inst.prefix}`, { ttlMs: LEASE_MS, waitMs: this.waitMs }, async () => {
+    return this.runReading(inst, async () => {
       await this.onHold?.(inst);
       this.#holding.add(inst.domain);
       try {
@@ -29,6 +29,16 @@ export class TreeLock {
         this.#holding.delete(inst.domain);
       }
     });
+  }
+
+  /**
+   * The lock for a reader that must not see a tree change halfway (the changes feed during a directory move): held
+   * like a writer's, but the tree generation stays where it is. Moving it would tell every other process of a farm
+   * that the tree changed, and each would drop its listings, for each poll of a sync client. Not counted by
+   * {@link holds}: a reader never checked the generation, so it vouches for no listing.
+   */
+  runReading<T>(inst: InstanceRef, fn: () => Promise<T>): Promise<T> {
+    return this.locks.withLock(`files:tree:${inst.prefix}`, { ttlMs: LEASE_MS, waitMs: this.waitMs }, fn);
   }
 
   /**
