@@ -12,6 +12,8 @@ import { UploadsBackend, mountUploads } from './uploads.ts';
 import { nextcloudUser } from './identity.ts';
 import { treeRights } from './permissions.ts';
 import { addNextcloudHeaders, recordRead, recordWritten } from './response-headers.ts';
+import { mountTrashbin } from './trashbin/routes.ts';
+import { mountVersions } from './versions/routes.ts';
 
 
 type Ctx = RouteOptions<WebdavConfig>['ctx'];
@@ -84,4 +86,6 @@ export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree: Tree): 
     return { backend: new UploadsBackend(new Staging(files, cluster.locks, inst), files, inst, totalLength(req)), namespace: `${inst.domain}#uploads`, principal: base.principal };
   };
   await app.register(async (scope) => mountUploads(scope, { core: tree.core, files: tree.resolve, uploads, totalLength }));
+  await app.register(async (scope) => mountTrashbin(scope, { core: tree.core, auth, files, realm: ctx.config.realm }));
+  await app.register(async (scope) => mountVersions(scope, { core: tree.core, auth, files, realm: ctx.config.realm }));
 }

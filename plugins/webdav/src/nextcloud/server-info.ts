@@ -28,15 +28,16 @@ export function statusDocument(): Record<string, string | boolean> {
  * `cloud/capabilities`. `dav.chunking` 1.0: chunked upload v2 (`/remote.php/dav/uploads/`, uploads.ts) works across
  * a farm's processes, so clients send big files in resumable parts there (the 3.x desktop client otherwise falls
  * back to `OC-Chunked`, which is served too). `checksums`: the `OC-Checksum` types an upload is checked against.
- * What is left out matters as much: no trash or versions over DAV (`undelete`, `versioning`), no sharing, no
- * end-to-end encryption, no file locking, no bulk upload.
+ * `undelete` and `versioning`: the trash bin (`/remote.php/dav/trashbin/`) and versions (`/remote.php/dav/versions/`)
+ * are served; the apps show their "Deleted files" and "Versions" screens only when these are true.
+ * What is left out matters as much: no sharing, no end-to-end encryption, no file locking, no bulk upload.
  */
 export function capabilities(): OcsValue {
   return {
     version: { ...NEXTCLOUD_VERSION, string: VERSION_STRING, edition: '', extendedSupport: false },
     capabilities: {
       core: { pollinterval: 60, 'webdav-root': 'remote.php/webdav' },
-      files: { bigfilechunking: true, blacklisted_files: [], undelete: false, versioning: false },
+      files: { bigfilechunking: true, blacklisted_files: [], undelete: true, versioning: true },
       dav: { chunking: '1.0' },
       checksums: { supportedTypes: CHECKSUM_TYPES, preferredUploadType: 'SHA1' },
     },

@@ -1,0 +1,155 @@
+import type { Readable } from 'node:stream';
+import {
+  isCozyError, isFile, type FileVersionDoc, type FilesActor, type FilesService, type InstanceRef, type RegularFileDoc,
+} from '@cozy-ts/kernel';
+import { DavErrors, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty } from '@cozy-ts/dav';
+import { etagOf } from '../../files-backend.ts';
+
+/** A resource of the versions home: itself, `versions`, `restore`, a file's versions, or one version. */
+export type VersionsResource = DavResource & (
+  | { kind: 'home' }
+  | { kind: 'versions' }
+  | { kind: 'restore' }
+  | { kind: 'file'; file: RegularFileDoc }
+  | { kind: 'version'; file: RegularFileDoc; version: FileVersionDoc; name: string }
+);
+
+function collection(path: string, kind: 'home' | 'versions' | 'restore'): VersionsResource {
+  return { path, collection: true, kind };
+}
+
+/**
+ * The names of a file's versions, oldest first: Nextcloud names a version by its timestamp (Unix seconds of its
+ * modification time), and the Android app rebuilds the name from `getlastmodified`, so that is the name. Two
+ * versions of the same second (only possible when a client set the modification times) would clash: the later
+ * ones get `-2`, `-3`...
+ */
+export function versionNames(versions: FileVersionDoc[]): Map<string, FileVersionDoc> {
+  const out = new Map<string, FileVersionDoc>();
+  for (const v of versions) {
+    const base = String(Math.floor(Date.parse(v.updated_at) / 1000));
+    let name = base;
+    for (let i = 2; out.has(name); i++) name = `${base}-${i}`;
+    out.set(name, v);
+  }
+  return out;
+}
+
+/**
+ * Nextcloud's versions of one user (apps/files_versions's Sabre tree) over our versions: `/versions/<file id>/`
+ * lists a file's old contents, each a file named by its timestamp; `/restore` is where a version is MOVEd to
+ * become current. The DAV methods see it read only; revert and delete are called by the MOVE and DELETE handlers
+ * (`routes.ts`) and go to the files service. Built per request.
+ */
+export class VersionsBackend implements DavBackend {
+  readonly #versions = new Map<string, Promise<Map<string, FileVersionDoc>>>();
+
+  constructor(
+    private readonly files: FilesService,
+    private readonly inst: InstanceRef,
+    private readonly actor?: FilesActor,
+  ) {}
+
+  /** Our revert: the version becomes the file's content, the replaced content is kept as a version. */
+  async revert(res: VersionsResource & { kind: 'version' }): Promise<void> {
+    await this.files.revertVersion(this.inst, res.version._id, this.actor ? { actor: this.actor } : {});
+    this.#versions.clear();
+  }
+
+  async deleteVersion(res: VersionsResource & { kind: 'version' }): Promise<void> {
+    await this.files.deleteVersion(this.inst, res.version._id);
+    this.#versions.clear();
+  }
+
+  /** A file of the tree (not a folder, not in the trash), by id; null otherwise. */
+  async #file(id: string): Promise<RegularFileDoc | null> {
+    try {
+      const doc = await this.files.stat(this.inst, id);
+      return isFile(doc) && !doc.trashed ? doc : null;
+    } catch (err) {
+      if (isCozyError(err) && (err.status === 404 || err.status === 400 || err.status === 422)) return null;
+      throw err;
+    }
+  }
+
+  #named(file: RegularFileDoc): Promise<Map<string, FileVersionDoc>> {
+    let hit = this.#versions.get(file._id);
+    if (!hit) {
+      hit = this.files.listVersions(this.inst, file._id).then(versionNames);
+      this.#versions.set(file._id, hit);
+      hit.catch(() => this.#versions.delete(file._id));
+    }
+    return hit;
+  }
+
+  #fileResource(path: string, file: RegularFileDoc): VersionsResource {
+    return { path, collection: true, kind: 'file', file, etag: etagOf(file), lastModified: new Date(file.updated_at), displayName: file.name };
+  }
+
+  #versionResource(path: string, file: RegularFileDoc, version: FileVersionDoc, name: string): VersionsResource {
+    const md5 = Buffer.from(version.md5sum, 'base64').toString('hex');
+    return {
+      path, collection: false, kind: 'version', file, version, name,
+      etag: `"${md5}-${version.size}"`,
+      lastModified: new Date(version.updated_at),
+      contentLength: Number(version.size),
+      contentType: file.mime || 'application/octet-stream',
+    };
+  }
+
+  async stat(path: string): Promise<VersionsResource | null> {
+    if (path === '/') return collection('/', 'home');
+    if (path === '/versions') return collection(path, 'versions');
+    if (path === '/restore') return collection(path, 'restore');
+    const [first, id, name, ...rest] = path.slice(1).split('/');
+    if (first !== 'versions' || id === undefined || rest.length) return null;
+    const file = await this.#file(id);
+    if (!file) return null;
+    if (name === undefined) return this.#fileResource(path, file);
+    const version = (await this.#named(file)).get(name);
+    return version ? this.#versionResource(path, file, version, name) : null;
+  }
+
+  async members(res: DavResource): Promise<VersionsResource[]> {
+    const r = res as VersionsResource;
+    if (r.kind === 'home') return [collection('/versions', 'versions'), collection('/restore', 'restore')];
+    // Nextcloud lists no files under `versions/` (they are reached by id), and nothing is ever in `restore/`.
+    if (r.kind !== 'file') return [];
+    return [...(await this.#named(r.file))].map(([name, v]) => this.#versionResource(`${r.path}/${name}`, r.file, v, name));
+  }
+
+  async read(res: DavResource, range?: ByteRangeSpec): Promise<Readable> {
+    const r = res as VersionsResource;
+    if (r.kind !== 'version') throw DavErrors.notFound();
+    return (await this.files.readVersion(this.inst, r.version._id, range ? { start: range.start, end: range.end } : undefined)).stream;
+  }
+
+  async write(): Promise<DavResource> {
+    throw DavErrors.forbidden('Versions are made by writing the file');
+  }
+
+  async mkcol(): Promise<DavResource> {
+    throw DavErrors.forbidden();
+  }
+
+  async delete(): Promise<void> {
+    throw DavErrors.forbidden();
+  }
+
+  async copy(): Promise<void> {
+    throw DavErrors.forbidden('Versions cannot be copied');
+  }
+
+  async move(): Promise<void> {
+    throw DavErrors.forbidden('Versions only move to the restore folder');
+  }
+
+  async deadProperties(): Promise<DeadProperty[]> {
+    return [];
+  }
+
+  async patchDeadProperties(): Promise<void> {
+    throw DavErrors.forbidden('Versions carry no properties here');
+  }
+}
+
