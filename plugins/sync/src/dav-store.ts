@@ -93,6 +93,8 @@ export interface ChangeSet {
 export interface PutPreconditions {
   ifMatch?: string;
   ifNoneMatch?: string;
+  /** Whether the caller may write groups: a group card (or a member that is one) is refused otherwise. */
+  groups?: boolean;
 }
 
 export function etagOf(doc: Doc): string {
@@ -342,9 +344,10 @@ export class DavStore {
     return ids;
   }
 
-  #belongs(doc: MemberDoc, coll: string, name: string): boolean {
+  #belongs(doc: MemberDoc, doctype: string, coll: string, name: string): boolean {
     if (doc.dav) return doc.dav.collection === coll && doc.dav.href === name;
-    return coll === DEFAULT_ADDRESSBOOK && `${doc._id}.vcf` === name && !doc.trashed;
+    // Groups made in Cozy are no members: only their contacts are.
+    return doctype === DOCTYPES.contacts && coll === DEFAULT_ADDRESSBOOK && `${doc._id}.vcf` === name && !doc.trashed;
   }
 
   async getMember(inst: InstanceRef, kind: HomeKind, coll: string, name: string): Promise<Member | null> {
@@ -366,7 +369,7 @@ export class DavStore {
       for (const row of res.rows) {
         const doc = row.doc as MemberDoc | null | undefined;
         const name = wanted.get(row.key);
-        if (!doc || name === undefined || !this.#belongs(doc, coll, name)) continue;
+        if (!doc || name === undefined || !this.#belongs(doc, doctype, coll, name)) continue;
         out.set(name, { name, doctype, doc, etag: etagOf(doc) });
       }
     }
@@ -406,14 +409,15 @@ export class DavStore {
   async putMember(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc, name: string, body: string, pre: PutPreconditions): Promise<{ etag: string; created: boolean }> {
     if (Buffer.byteLength(body) > this.limits.maxResourceSize) throw kind === 'calendars' ? SyncErrors.calendarTooLarge() : SyncErrors.addressTooLarge();
     const parsed = kind === 'calendars' ? this.#parseCalendarBody(body, coll) : await this.#parseCardBody(body, name);
+    const doctype = parsed.doctype;
     const lockName = `sync:uid:${inst.prefix}:${kind}:${coll._id}:${createHash('sha1').update(parsed.uid).digest('hex')}`;
     return this.locks.withLock(lockName, { ttlMs: 30_000, waitMs: 10_000 }, async () => {
       const current = await this.getMember(inst, kind, coll._id, name);
+      if (pre.groups === false && (doctype === DOCTYPES.groups || current?.doctype === DOCTYPES.groups)) throw SyncErrors.forbidden(`Group cards need permission on ${DOCTYPES.groups}`);
       const outcome = evaluateConditional({ 'if-match': pre.ifMatch, 'if-none-match': pre.ifNoneMatch }, { exists: !!current, etag: current?.etag }, false);
       if (outcome !== 'proceed') throw SyncErrors.preconditionFailed(current ? 'The resource exists or changed (If-Match / If-None-Match)' : 'The resource does not exist (If-Match)');
       // The member already holds this UID: nobody else can (the check ran when it got it), so no index lookup.
       if (current?.doc.dav?.uid !== parsed.uid) await this.#checkUid(inst, kind, coll._id, parsed.uid, name);
-      const doctype = parsed.doctype;
       const now = new Date().toISOString();
       const id = current?.doc._id ?? memberId(coll._id, name);
       const base: Record<string, unknown> = {};
@@ -457,8 +461,10 @@ export class DavStore {
 
   async #parseCardBody(body: string, name: string): Promise<{ uid: string; doctype: string; fields: Record<string, unknown>; dav: Partial<DavInfo> }> {
     const card = parseVcard(body);
-    const fields = await contactFields(body, card.version);
     const uid = card.uid ?? name.replace(/\.vcf$/, '');
+    // A group card is a group for Cozy's apps (its name; members are not mapped), never a contact named after it.
+    if (card.group) return { uid, doctype: DOCTYPES.groups, fields: { name: card.fn ?? uid }, dav: { uid, version: card.version } };
+    const fields = await contactFields(body, card.version);
     return { uid, doctype: DOCTYPES.contacts, fields: { ...fields }, dav: { uid, version: card.version, fields: fieldsHash(fields as Record<string, unknown>) } };
   }
 
@@ -555,6 +561,8 @@ export class DavStore {
     });
     const changed = new Map<string, MemberRow>();
     const removed = new Set<string>();
+    /** The doctypes each name changed in: a member that moved (a VEVENT made a VTODO, a card made a group). */
+    const seenIn = new Map<string, Set<string>>();
     const last: string[] = [];
     let truncated = false;
     for (const [i, doctype] of doctypes.entries()) {
@@ -595,6 +603,7 @@ export class DavStore {
           break;
         }
         stop = String(row.seq);
+        seenIn.set(name, (seenIn.get(name) ?? new Set()).add(doctype));
         if (gone) {
           changed.delete(name);
           removed.add(name);
@@ -604,6 +613,22 @@ export class DavStore {
         }
       }
       last.push(stop);
+    }
+    // The feeds are read one doctype after the other, so for a member that moved between doctypes the order of
+    // its deletion in one and its writing in the other is unknown here: what is there now decides.
+    const moved = [...seenIn].filter(([, types]) => types.size > 1).map(([name]) => name);
+    if (moved.length) {
+      const now = await this.getMembers(inst, kind, coll._id, moved);
+      for (const name of moved) {
+        const m = now.get(name);
+        if (m) {
+          removed.delete(name);
+          changed.set(name, rowOf(name, m.doc._id, m.doctype, m.doc._rev ?? '', m.doc));
+        } else {
+          changed.delete(name);
+          if (token !== undefined) removed.add(name);
+        }
+      }
     }
     return { token: formatToken({ generation: coll.generation, seqs: last }), changed: [...changed.values()], removed: [...removed], truncated };
   }

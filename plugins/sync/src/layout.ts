@@ -5,13 +5,23 @@ export const DOCTYPES = {
   todos: 'io.cozy.calendar.todos',
   addressbooks: 'io.cozy.contacts.addressbooks',
   contacts: 'io.cozy.contacts',
+  /** Group vCards (KIND:group, Apple's X-ADDRESSBOOKSERVER-KIND:group): groups for Cozy's apps, not contacts. */
+  groups: 'io.cozy.contacts.groups',
 } as const;
 
 export type HomeKind = 'calendars' | 'contacts';
 
 /** The doctypes holding the members of a home's collections. */
 export function memberDoctypes(kind: HomeKind): string[] {
-  return kind === 'calendars' ? [DOCTYPES.events, DOCTYPES.todos] : [DOCTYPES.contacts];
+  return kind === 'calendars' ? [DOCTYPES.events, DOCTYPES.todos] : [DOCTYPES.contacts, DOCTYPES.groups];
+}
+
+/**
+ * The doctypes a caller needs on a home. Groups are not among them: a token for contacts and address books
+ * (made before group cards were groups) still syncs, and only sees no group cards.
+ */
+export function requiredDoctypes(kind: HomeKind): string[] {
+  return kind === 'calendars' ? [DOCTYPES.calendars, DOCTYPES.events, DOCTYPES.todos] : [DOCTYPES.addressbooks, DOCTYPES.contacts];
 }
 
 export function collectionDoctype(kind: HomeKind): string {

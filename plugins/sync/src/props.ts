@@ -55,7 +55,7 @@ function reports(names: Array<[string, string]>): Xml {
 }
 
 export function contentType(doctype: string): string {
-  if (doctype === DOCTYPES.contacts) return 'text/vcard; charset=utf-8';
+  if (doctype === DOCTYPES.contacts || doctype === DOCTYPES.groups) return 'text/vcard; charset=utf-8';
   return `text/calendar; charset=utf-8; component=${doctype === DOCTYPES.todos ? 'vtodo' : 'vevent'}`;
 }
 

@@ -4,7 +4,7 @@ import type { SyncConfig } from './config.ts';
 import { DavStore, fieldsHash, type CollectionDoc, type Member, type MemberRow } from './dav-store.ts';
 import { matchCalendar, matchCard, mainTimeRange, parseAddressFilter, parseCalendarFilter, parseTimeRange } from './filters.ts';
 import { parseCalendar } from './ical.ts';
-import { DOCTYPES, collectionDoctype, memberDoctypes, type HomeKind } from './layout.ts';
+import { DOCTYPES, requiredDoctypes, type HomeKind } from './layout.ts';
 import { BASE, hrefOf, parseTarget, type Target } from './paths.ts';
 import { allPropNames, contentType, propResults, propStats, resourceHref, type PropContext, type PropName, type PropResource, type PropResult } from './props.ts';
 import { parseAddressDataRequest, shapeAddressData } from './address-data.ts';
@@ -38,14 +38,12 @@ interface Serving {
 interface Caller {
   inst: InstanceRef;
   auth: RequestAuth;
-}
-
-function wholeTypes(kind: HomeKind): string[] {
-  return [collectionDoctype(kind), ...memberDoctypes(kind)];
+  /** Group cards are shown (and, for a write, written) only to a caller with the groups doctype too. */
+  groups: boolean;
 }
 
 function may(auth: RequestAuth, kind: HomeKind, verb: 'GET' | 'PUT'): boolean {
-  return wholeTypes(kind).every((d) => auth.permissions.allowWholeType(verb, d));
+  return requiredDoctypes(kind).every((d) => auth.permissions.allowWholeType(verb, d));
 }
 
 function bodyText(req: FastifyRequest): string {
@@ -152,11 +150,9 @@ class SyncHandler {
       if (status === 400 || status === 401) throw SyncErrors.unauthorized(undefined, { headers: { 'www-authenticate': CHALLENGE } });
       throw err;
     }
-    if ('kind' in target) {
-      const write = ['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH'].includes(req.method);
-      if (!may(auth, target.kind, write ? 'PUT' : 'GET')) throw SyncErrors.forbidden(`No permission on ${wholeTypes(target.kind).join(', ')}`);
-    }
-    return { inst: instanceOf(req), auth };
+    const write = ['PUT', 'DELETE', 'MKCOL', 'MKCALENDAR', 'PROPPATCH'].includes(req.method);
+    if ('kind' in target && !may(auth, target.kind, write ? 'PUT' : 'GET')) throw SyncErrors.forbidden(`No permission on ${requiredDoctypes(target.kind).join(', ')}`);
+    return { inst: instanceOf(req), auth, groups: auth.permissions.allowWholeType(write ? 'PUT' : 'GET', DOCTYPES.groups) };
   }
 
   #propContext(caller: Caller): PropContext {
@@ -172,6 +168,20 @@ class SyncHandler {
       canWrite: (kind) => may(caller.auth, kind, 'PUT'),
       maxResourceSize: this.config.maxResourceSize,
     };
+  }
+
+  /** What a caller may see of a listing: no group cards without the groups doctype. */
+  #shown<T extends { doctype: string }>(caller: Caller, rows: T[]): T[] {
+    return caller.groups ? rows : rows.filter((r) => r.doctype !== DOCTYPES.groups);
+  }
+
+  async #list(caller: Caller, kind: HomeKind, coll: string, withDocs: boolean): Promise<MemberRow[]> {
+    return this.#shown(caller, await this.dav.listMembers(caller.inst, kind, coll, withDocs));
+  }
+
+  async #member(caller: Caller, kind: HomeKind, coll: string, name: string): Promise<Member | null> {
+    const m = await this.dav.getMember(caller.inst, kind, coll, name);
+    return m && this.#shown(caller, [m]).length ? m : null;
   }
 
   async #collection(caller: Caller, kind: HomeKind, name: string): Promise<CollectionDoc> {
@@ -212,14 +222,14 @@ class SyncHandler {
         const coll = await this.#collection(caller, target.kind, target.name);
         resources.push({ type: 'collection', kind: target.kind, coll });
         if (depth) {
-          const rows = await this.dav.listMembers(caller.inst, target.kind, coll._id, wantsDocs);
+          const rows = await this.#list(caller, target.kind, coll._id, wantsDocs);
           resources.push(...(await this.#memberResources(caller, target.kind, coll._id, rows, wantsDocs, this.#propfindServe(req, root, target.kind, coll))));
         }
         break;
       }
       case 'member': {
         const coll = await this.#collection(caller, target.kind, target.collection);
-        const m = await this.dav.getMember(caller.inst, target.kind, coll._id, target.name);
+        const m = await this.#member(caller, target.kind, coll._id, target.name);
         if (!m) throw SyncErrors.notFound();
         resources.push(this.#memberResource(target.kind, coll._id, m, this.#propfindServe(req, root, target.kind, coll)));
         break;
@@ -293,8 +303,8 @@ class SyncHandler {
     // Stored spans read floating times as UTC: in another zone they may move by up to a day.
     const slack = zone ? 86_400_000 : 0;
     const listMembers = async (): Promise<MemberRow[]> => {
-      if (target.type !== 'member') return this.dav.listMembers(caller.inst, kind, coll._id, true);
-      const m = await this.dav.getMember(caller.inst, kind, coll._id, target.name);
+      if (target.type !== 'member') return this.#list(caller, kind, coll._id, true);
+      const m = await this.#member(caller, kind, coll._id, target.name);
       if (!m) throw SyncErrors.notFound();
       const dav = m.doc.dav;
       return [{ name: m.name, id: m.doc._id, doctype: m.doctype, etag: m.etag, doc: m.doc, first: dav?.first, last: dav?.last }];
@@ -313,7 +323,7 @@ class SyncHandler {
       const found = await this.dav.getMembers(caller.inst, kind, coll._id, [...names.keys()]);
       for (const [name, h] of names) {
         const m = found.get(name);
-        if (!m) {
+        if (!m || !this.#shown(caller, [m]).length) {
           ms.addStatus(h, 404);
           continue;
         }
@@ -422,11 +432,11 @@ class SyncHandler {
       let rows: MemberRow[];
       if (token === '' && limit === Infinity) {
         newToken = await this.dav.currentToken(caller.inst, kind, coll);
-        rows = await this.dav.listMembers(caller.inst, kind, coll._id, wantsBody || asked.some((p) => p.ns === NS.DAV && p.name === 'getcontentlength'));
+        rows = await this.#list(caller, kind, coll._id, wantsBody || asked.some((p) => p.ns === NS.DAV && p.name === 'getcontentlength'));
       } else {
         const changes = await this.dav.changesSince(caller.inst, kind, coll, token === '' ? undefined : token, limit);
         newToken = changes.token;
-        rows = changes.changed;
+        rows = this.#shown(caller, changes.changed);
         for (const name of changes.removed) ms.addStatus(hrefOf({ type: 'member', kind, collection: coll._id, name }), 404);
         // RFC 6578 §3.6: a truncated answer says so with a 507 for the collection itself.
         if (changes.truncated) ms.addStatus(hrefOf({ type: 'collection', kind, name: coll._id }), 507, '<D:number-of-matches-within-limits/>');
@@ -512,7 +522,7 @@ class SyncHandler {
       return reply.status(200).type('text/plain; charset=utf-8').send(req.method === 'HEAD' ? undefined : 'Cozy CalDAV/CardDAV\n');
     }
     await this.#collection(caller, target.kind, target.collection);
-    const m = await this.dav.getMember(caller.inst, target.kind, target.collection, target.name);
+    const m = await this.#member(caller, target.kind, target.collection, target.name);
     if (!m) throw SyncErrors.notFound();
     reply.header('etag', m.etag);
     if (evaluateConditional({ 'if-none-match': req.headers['if-none-match'], 'if-match': req.headers['if-match'] }, { exists: true, etag: m.etag }, true) !== 'proceed') {
@@ -536,6 +546,7 @@ class SyncHandler {
     const res = await this.dav.putMember(caller.inst, target.kind, coll, target.name, body, {
       ifMatch: req.headers['if-match'],
       ifNoneMatch: req.headers['if-none-match'],
+      groups: caller.groups,
     });
     return reply.status(res.created ? 201 : 204).header('etag', res.etag).send();
   }
@@ -543,6 +554,7 @@ class SyncHandler {
   async #delete(req: FastifyRequest, reply: FastifyReply, caller: Caller, target: Target): Promise<FastifyReply> {
     if (target.type === 'member') {
       await this.#collection(caller, target.kind, target.collection);
+      if (!caller.groups && !(await this.#member(caller, target.kind, target.collection, target.name))) throw SyncErrors.notFound();
       await this.dav.deleteMember(caller.inst, target.kind, target.collection, target.name, req.headers['if-match']);
       return reply.status(204).send();
     }

@@ -28,6 +28,7 @@ export function parseToken(token: string, generation: string, count: number): st
   } catch {
     throw SyncErrors.invalidSyncToken();
   }
-  if (!Array.isArray(seqs) || seqs.length !== count || !seqs.every((s) => typeof s === 'string' && s.length < 4096)) throw SyncErrors.invalidSyncToken();
-  return seqs as string[];
+  if (!Array.isArray(seqs) || seqs.length === 0 || seqs.length > count || !seqs.every((s) => typeof s === 'string' && s.length < 4096)) throw SyncErrors.invalidSyncToken();
+  // A token made before a member doctype was added (group cards) has fewer sequences: the new one starts at 0.
+  return [...(seqs as string[]), ...Array<string>(count - seqs.length).fill('0')];
 }

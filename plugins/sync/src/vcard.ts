@@ -7,6 +7,8 @@ export interface ParsedVcard {
   version: VcardVersion;
   uid?: string;
   fn?: string;
+  /** A group card: KIND:group or X-ADDRESSBOOKSERVER-KIND:group. */
+  group: boolean;
 }
 
 /** Validates a vCard body with ical.js: exactly one VCARD, well-formed content lines. */
@@ -24,7 +26,9 @@ export function parseVcard(text: string): ParsedVcard {
   if (version !== '3.0' && version !== '4.0') throw SyncErrors.invalidAddressData(`Unsupported vCard version ${JSON.stringify(version)}: 3.0 and 4.0 are`);
   const uid = comp.getFirstPropertyValue('uid');
   const fn = comp.getFirstPropertyValue('fn');
-  return { version, uid: uid ? String(uid) : undefined, fn: fn ? String(fn) : undefined };
+  // RFC 6350 §6.1.4 KIND, and the X- property Apple's clients (and vCard 3.0 writers such as DAVx5) use for it.
+  const kind = String(comp.getFirstPropertyValue('kind') ?? comp.getFirstPropertyValue('x-addressbookserver-kind') ?? '').trim().toLowerCase();
+  return { version, uid: uid ? String(uid) : undefined, fn: fn ? String(fn) : undefined, group: kind === 'group' };
 }
 
 export interface ContentLine {
