@@ -532,14 +532,22 @@ export class DavStore {
     }
   }
 
-  /** A home's ctag: the sequences of its collections' database and of its members' databases. */
-  async homeTag(inst: InstanceRef, kind: HomeKind): Promise<string> {
-    const [colls, members] = await Promise.all([this.#lastSeq(inst, collectionDoctype(kind)), this.#seqs(inst, kind)]);
-    return formatToken({ generation: 'home', seqs: [colls, ...members] });
+  /**
+   * A home's ctag: the sequences of its collections' database and of its members' databases. `members` may be
+   * the member sequences already read for this request (every collection's token is made of them).
+   */
+  async homeTag(inst: InstanceRef, kind: HomeKind, members: Promise<string[]> = this.#seqs(inst, kind)): Promise<string> {
+    const [colls, seqs] = await Promise.all([this.#lastSeq(inst, collectionDoctype(kind)), members]);
+    return formatToken({ generation: 'home', seqs: [colls, ...seqs] });
   }
 
-  async currentToken(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc): Promise<string> {
-    return formatToken({ generation: coll.generation, seqs: await this.#seqs(inst, kind) });
+  /** The latest sequence of each member database of a home: what every collection's token is made of. */
+  memberSeqs(inst: InstanceRef, kind: HomeKind): Promise<string[]> {
+    return this.#seqs(inst, kind);
+  }
+
+  async currentToken(inst: InstanceRef, kind: HomeKind, coll: CollectionDoc, seqs: Promise<string[]> = this.#seqs(inst, kind)): Promise<string> {
+    return formatToken({ generation: coll.generation, seqs: await seqs });
   }
 
   /**

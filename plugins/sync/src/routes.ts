@@ -155,16 +155,20 @@ class SyncHandler {
     return { inst: instanceOf(req), auth, groups: auth.permissions.allowWholeType(write ? 'PUT' : 'GET', DOCTYPES.groups) };
   }
 
+  /**
+   * Property answers for one request. The member sequences are read once per home and request: a Depth 1
+   * PROPFIND of a home asking getctag or sync-token made every calendar read the same ones again.
+   */
   #propContext(caller: Caller): PropContext {
-    const tokens = new Map<string, Promise<string>>();
+    const seqs = new Map<HomeKind, Promise<string[]>>();
+    const seqsOf = (kind: HomeKind) => {
+      let p = seqs.get(kind);
+      if (!p) seqs.set(kind, (p = this.dav.memberSeqs(caller.inst, kind)));
+      return p;
+    };
     return {
-      token: (kind, coll) => {
-        const key = `${kind}/${coll._id}`;
-        let t = tokens.get(key);
-        if (!t) tokens.set(key, (t = this.dav.currentToken(caller.inst, kind, coll)));
-        return t;
-      },
-      homeTag: (kind) => this.dav.homeTag(caller.inst, kind),
+      token: (kind, coll) => this.dav.currentToken(caller.inst, kind, coll, seqsOf(kind)),
+      homeTag: (kind) => this.dav.homeTag(caller.inst, kind, seqsOf(kind)),
       canWrite: (kind) => may(caller.auth, kind, 'PUT'),
       maxResourceSize: this.config.maxResourceSize,
     };

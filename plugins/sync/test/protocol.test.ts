@@ -196,3 +196,24 @@ t.test('auth: Basic with a token as password and OAuth Bearer work when the toke
   t.equal((await req('/sync/calendars/', `Bearer ${oauth}`)).status, 403, 'and not on calendars');
   t.equal((await req('/sync/calendars/', 'Bearer not-a-token')).status, 401, 'a bad token is a 401 challenge');
 });
+
+t.test('a Depth 1 PROPFIND of a home reads the member sequences once, however many calendars it lists', async (t) => {
+  const s = await startSync(t);
+  for (let i = 0; i < 6; i++) await s.dav('MKCALENDAR', `/sync/calendars/c${i}/`);
+  const store = s.tk.kernel.store;
+  const changes = store.changes.bind(store);
+  const reads: string[] = [];
+  store.changes = ((inst, doctype, opts) => {
+    if (opts?.descending) reads.push(doctype);
+    return changes(inst, doctype, opts);
+  }) as typeof store.changes;
+  t.teardown(() => {
+    store.changes = changes;
+  });
+  const res = await s.dav('PROPFIND', '/sync/calendars/', PROPFIND('<cs:getctag/><d:sync-token/>'), { depth: '1' });
+  t.equal(res.status, 207);
+  const tags = [...res.text.matchAll(/<D:sync-token>([^<]+)<\/D:sync-token>/g)].map((m) => m[1]!);
+  t.equal(tags.length, 6, 'a token per calendar');
+  t.equal(new Set(tags.map((tk) => tk.split('/').pop())).size, 1, 'all made of the same sequences');
+  t.same(reads.sort(), ['io.cozy.calendar.calendars', 'io.cozy.calendar.events', 'io.cozy.calendar.todos'], 'each database\'s last sequence read once');
+});
