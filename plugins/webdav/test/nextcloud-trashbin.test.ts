@@ -15,6 +15,11 @@ const TRASHBIN_PROPS = `<?xml version="1.0" encoding="UTF-8" standalone="no"?><D
 <nc:has-preview xmlns:nc="${NC}"/><nc:trashbin-filename xmlns:nc="${NC}"/><nc:trashbin-original-location xmlns:nc="${NC}"/>
 <nc:trashbin-deletion-time xmlns:nc="${NC}"/></D:prop></D:propfind>`;
 
+/** An href as a request path: each segment escaped (WebdavUtils.encodePath in the Android library). */
+function encodePath(href: string): string {
+  return href.split('/').map(encodeURIComponent).join('/');
+}
+
 interface Entry {
   found: Map<string, string>;
   missing: Set<string>;
@@ -74,7 +79,7 @@ t.test('the Nextcloud trash bin over our trash: list, download, restore, destroy
   };
   const restoreTo = (name: string) => `${env.origin}${TB}/restore/${encodeURIComponent(name)}`;
   // RestoreTrashbinFileRemoteOperation: MOVE with Overwrite: T to restore/<original name>.
-  const restore = (href: string, name: string, headers: Record<string, string> = {}) => raw(env, 'MOVE', encodeURI(href), { destination: restoreTo(name), overwrite: 'T', ...headers });
+  const restore = (href: string, name: string, headers: Record<string, string> = {}) => raw(env, 'MOVE', encodePath(href), { destination: restoreTo(name), overwrite: 'T', ...headers });
 
   await mkcol('/docs');
   await put('/docs/a.txt', 'alpha');
@@ -191,6 +196,24 @@ t.test('the Nextcloud trash bin over our trash: list, download, restore, destroy
     t.equal((await restore(`${sub.href}c.txt`, 'c.txt')).status, 201);
     t.equal((await raw(env, 'GET', nc('/docs/sub/c.txt'))).body, 'gamma', 'back under its folder\'s old place');
     t.same([...(await propfind(new URL(sub.href, env.origin).pathname.slice(TB.length))).keys()], [sub.href], 'the trashed folder is now empty');
+
+    // The trashed /p, while a new /p exists: the folder comes back under cozy's suffix.
+    t.equal((await restore((await one('p')).href, 'p')).status, 201);
+    const dirs: string[] = [];
+    for await (const doc of files.children(env.inst, await idOf('/'))) if (/^p( \(\d+\))?$/.test(doc.name)) dirs.push(doc.name);
+    t.equal(dirs.length, 2, 'both folders');
+    t.equal((await listing()).get('p'), undefined, 'no longer in the trash');
+  });
+
+  await t.test('names needing escapes: listed, downloaded and restored by their href', async (t) => {
+    const name = 'Été à la plage #1 (copie) 100%.txt';
+    await put(`/${encodeURIComponent(name)}`, 'sable');
+    await del(`/${encodeURIComponent(name)}`);
+    const item = await one(name);
+    t.equal(item.props.get('nc:trashbin-filename'), name);
+    t.equal((await raw(env, 'GET', encodePath(item.href))).body, 'sable');
+    t.equal((await restore(item.href, name, {})).status, 201);
+    t.equal(await exists(`/${name}`), true);
   });
 
   await t.test('DELETE of an entry destroys it; DELETE of trash/ empties the trash', async (t) => {
