@@ -7,6 +7,7 @@ import { authRoutes } from './auth/index.ts';
 import type { AuthRouteDeps } from './auth/deps.ts';
 import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
 import { instanceResolution } from './instance-resolution.ts';
+import { jsonDepthGuard } from './json-depth.ts';
 import { statusRoutes, type HealthCheck } from './status-routes.ts';
 
 export interface MountedPlugin {
@@ -45,6 +46,8 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     reply.header('x-request-id', req.id);
   });
   setErrorFamily(app, jsonApiRenderer);
+  // On the root before any route is declared, so every plugin's routes inherit it.
+  app.addHook('preValidation', jsonDepthGuard);
   await app.register(instanceResolution, { instances: opts.instances });
   await app.register(statusRoutes, { checks: opts.healthChecks });
   await app.register(authRoutes, opts.authDeps);
