@@ -11,7 +11,7 @@ import { hrefOf } from './paths.ts';
 import { SyncErrors } from './sync-errors.ts';
 import { zoneLayout, type ZoneLayout } from './standard-zones.ts';
 import { formatToken, parseToken } from './sync-tokens.ts';
-import { contactFields, parseVcard, vcardFromFields, type ContactFields, type VcardVersion } from './vcard.ts';
+import { contactFields, parseVcard, renamedGroupCard, unescapeText, vcardFromFields, type ContactFields, type VcardVersion } from './vcard.ts';
 
 /** A calendar or address book document (`_id` is its name in URLs). */
 export interface CollectionDoc extends Doc {
@@ -111,6 +111,11 @@ export function fieldsHash(doc: Record<string, unknown>): string {
   const picked: Record<string, unknown> = {};
   for (const k of CONTACT_FIELD_KEYS) if (doc[k] !== undefined) picked[k] = doc[k];
   return createHash('sha1').update(JSON.stringify(picked)).digest('hex');
+}
+
+/** Hash of a group's name as read from its card: when the Contacts app renames the group, the card follows. */
+function groupHash(doc: Record<string, unknown>): string {
+  return createHash('sha1').update(JSON.stringify({ name: doc.name })).digest('hex');
 }
 
 function cozyMetadata(old: Doc | undefined, now: string): Record<string, unknown> {
@@ -383,7 +388,17 @@ export class DavStore {
       if (!dav) return vcardFromFields(m.doc._id, m.doc as ContactFields);
       if (dav.fields && dav.fields !== fieldsHash(m.doc)) return this.#rebuiltCard(m.doc, dav);
     }
+    if (m.doctype === DOCTYPES.groups && dav?.fields && dav.fields !== groupHash(m.doc)) return renamedGroupCard(dav.raw, String(m.doc.name ?? ''));
     return dav?.raw ?? '';
+  }
+
+  /** Whether `memberBody` is the stored bytes (a client's card or object that no app has edited since). */
+  servedAsStored(m: Member): boolean {
+    const dav = m.doc.dav;
+    if (!dav) return false;
+    if (m.doctype === DOCTYPES.contacts) return !dav.fields || dav.fields === fieldsHash(m.doc);
+    if (m.doctype === DOCTYPES.groups) return !dav.fields || dav.fields === groupHash(m.doc);
+    return true;
   }
 
   /**
@@ -463,7 +478,10 @@ export class DavStore {
     const card = parseVcard(body);
     const uid = card.uid ?? name.replace(/\.vcf$/, '');
     // A group card is a group for Cozy's apps (its name; members are not mapped), never a contact named after it.
-    if (card.group) return { uid, doctype: DOCTYPES.groups, fields: { name: card.fn ?? uid }, dav: { uid, version: card.version } };
+    if (card.group) {
+      const fields = { name: card.fn !== undefined ? unescapeText(card.fn) : uid };
+      return { uid, doctype: DOCTYPES.groups, fields, dav: { uid, version: card.version, fields: groupHash(fields) } };
+    }
     const fields = await contactFields(body, card.version);
     return { uid, doctype: DOCTYPES.contacts, fields: { ...fields }, dav: { uid, version: card.version, fields: fieldsHash(fields as Record<string, unknown>) } };
   }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH, CLUSTER, STORE, instanceOf, setErrorFamily, type AuthService, type InstanceRef, type RequestAuth, type RouteOptions } from '@cozy-ts/kernel';
 import type { SyncConfig } from './config.ts';
-import { DavStore, fieldsHash, type CollectionDoc, type Member, type MemberRow } from './dav-store.ts';
+import { DavStore, type CollectionDoc, type Member, type MemberRow } from './dav-store.ts';
 import { matchCalendar, matchCard, mainTimeRange, parseAddressFilter, parseCalendarFilter, parseTimeRange } from './filters.ts';
 import { parseCalendar } from './ical.ts';
 import { DOCTYPES, requiredDoctypes, type HomeKind } from './layout.ts';
@@ -499,7 +499,7 @@ class SyncHandler {
     const version = wantedVersion(String(req.headers.accept ?? ''));
     return (m) => {
       const dav = m.doc.dav;
-      const asStored = dav && typeof dav.size === 'number' && (!version || version === (dav.version ?? '4.0')) && (!dav.fields || dav.fields === fieldsHash(m.doc));
+      const asStored = dav && typeof dav.size === 'number' && (!version || version === (dav.version ?? '4.0')) && this.dav.servedAsStored(m);
       return asStored ? dav.size : Buffer.byteLength(this.#served(m, 'contacts', req).body);
     };
   }

@@ -281,6 +281,14 @@ function escapeText(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/,/g, '\\,').replace(/;/g, '\\;');
 }
 
+/** A group card with its FN set to the name Cozy's Contacts app gave the group; everything else as stored. */
+export function renamedGroupCard(raw: string, name: string): string {
+  return `${unfold(raw).map((line) => {
+    const l = parseLine(line);
+    return l.name.toUpperCase() === 'FN' ? formatLine({ ...l, value: escapeText(name) }) : line;
+  }).join('\r\n')}\r\n`;
+}
+
 /** A vCard 4.0 for a contact made in Cozy (through /data) that no DAV client has sent a card for. */
 export function vcardFromFields(id: string, f: ContactFields): string {
   const lines: ContentLine[] = [{ group: '', name: 'VERSION', params: [], value: '4.0' }, { group: '', name: 'UID', params: [], value: escapeText(id) }];

@@ -104,3 +104,23 @@ t.test('a member that moves between doctypes (an event made a todo) is reported 
   t.notMatch(since.text, '404 Not Found', 'not reported as removed');
   t.match(since.text, 'component=vevent', 'but as the event it is now');
 });
+
+t.test('a group renamed in Cozy\'s Contacts app is served with its new name', async (t) => {
+  const s = await startSync(t);
+  const store = s.tk.kernel.store;
+  const book = '/sync/contacts/default/';
+  t.equal((await s.dav('PUT', `${book}fam.vcf`, GROUP4, VCARD)).status, 201);
+  const token = tokenOf((await s.dav('REPORT', book, SYNC(''))).text);
+  const doc = await store.get(s.inst, 'io.cozy.contacts.groups', 'default/fam.vcf');
+  await store.put(s.inst, 'io.cozy.contacts.groups', { ...doc, name: 'Famille; proche' });
+  const got = await s.dav('GET', `${book}fam.vcf`);
+  t.equal(got.text, GROUP4.replace('FN:Family', 'FN:Famille\\; proche'), 'only FN changes');
+  const since = await s.dav('REPORT', book, SYNC(token, '<d:getetag/><d:getcontentlength/>'));
+  t.same(hrefs(since.text), [`${book}fam.vcf`], 'reported as changed');
+  t.match(since.text, `<D:getcontentlength>${Buffer.byteLength(got.text)}</D:getcontentlength>`, 'with the length served');
+  t.match(since.text, `<D:getetag>${got.headers.get('etag')}</D:getetag>`, 'and the ETag GET gives');
+  // The phone then sends the card back, names as the app left them: the group keeps the name.
+  t.equal((await s.dav('PUT', `${book}fam.vcf`, got.text, { ...VCARD, 'if-match': got.headers.get('etag')! })).status, 204);
+  t.equal((await store.get(s.inst, 'io.cozy.contacts.groups', 'default/fam.vcf')).name, 'Famille; proche');
+  t.equal((await s.dav('GET', `${book}fam.vcf`)).text, got.text);
+});
