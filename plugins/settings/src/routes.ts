@@ -63,7 +63,9 @@ export async function settingsRoutes(app: FastifyInstance, { ctx }: { ctx: Plugi
   app.get('/hint', async (req, reply) => {
     await auth.allowWholeType(req, 'GET', SETTINGS_DOCTYPE);
     // The hint itself is never returned over the API: only whether one exists (cozy mails it to the owner).
-    return reply.status(instanceOf(req).passphrase_hint ? 204 : 404).send();
+    // cozy-stack answers a missing hint with a JSON:API 404, as every other error of this API.
+    if (!instanceOf(req).passphrase_hint) throw KernelErrors.notFound('No hint');
+    return reply.status(204).send();
   });
 
   app.put('/hint', async (req, reply) => {
@@ -128,6 +130,7 @@ export async function settingsRoutes(app: FastifyInstance, { ctx }: { ctx: Plugi
   app.delete<{ Params: { id: string } }>('/device-passwords/:id', async (req, reply) => {
     await auth.allowWholeType(req, 'DELETE', DEVICE_DOCTYPE);
     const gone = await devices.revoke(instanceOf(req), req.params.id);
-    return reply.status(gone ? 204 : 404).send();
+    if (!gone) throw KernelErrors.notFound('No such device password');
+    return reply.status(204).send();
   });
 }

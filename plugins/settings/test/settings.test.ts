@@ -99,6 +99,9 @@ t.test('device passwords are shown once, scoped, listed without secrets, and rev
 
   const revoked = await call('DELETE', `/settings/device-passwords/${id}`, 'io.cozy.auth.device_passwords');
   t.equal(revoked.statusCode, 204);
+  const again = await call('DELETE', `/settings/device-passwords/${id}`, 'io.cozy.auth.device_passwords');
+  t.equal(again.statusCode, 404, 'a device password already revoked is a 404');
+  t.match(again.json(), { errors: [{ status: '404', code: 'COZY_ERR_NOT_FOUND', detail: 'No such device password' }] }, 'with a JSON:API body, not an empty one');
   const after = await tk.kernel.app.inject({ url: '/settings/instance', headers: { host: 'alice.example', authorization: basic(attributes.password) } });
   t.equal(after.statusCode, 400, 'a revoked device password no longer works');
 
@@ -126,4 +129,14 @@ t.test('a token of instance A is refused on instance B', async (t) => {
   const res = await tk.kernel.app.inject({ url: '/settings/instance', headers: { host: 'bob.example', authorization: `Bearer ${tokenA}` } });
   t.equal(res.statusCode, 400);
   t.equal(res.json().errors[0].detail, 'Invalid JWT token');
+});
+
+t.test('GET /settings/hint is a JSON:API 404 without a hint, as cozy-stack, and 204 with one', async (t) => {
+  const { call } = await setup(t);
+  const none = await call('GET', '/settings/hint', 'io.cozy.settings');
+  t.equal(none.statusCode, 404);
+  t.match(none.headers['content-type'], /application\/vnd\.api\+json/);
+  t.match(none.json(), { errors: [{ status: '404', detail: 'No hint' }] });
+  t.equal((await call('PUT', '/settings/hint', 'io.cozy.settings', { hint: 'the usual' })).statusCode, 204);
+  t.equal((await call('GET', '/settings/hint', 'io.cozy.settings')).statusCode, 204);
 });
