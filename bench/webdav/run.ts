@@ -1,7 +1,7 @@
 /**
  * WebDAV with rclone as the client, our server against Apache mod_dav on the same disk in the same run:
  *
- *   node --import tsx bench/webdav/run.ts [--small 1000] [--large-mib 1024] [--transfers 8] [--no-equal-durability]
+ *   node --import tsx bench/webdav/run.ts [--small 1000] [--large-mib 1024] [--transfers 8] [--rounds 2] [--no-equal-durability]
  *
  * For each server: rclone uploads --small files (1-16 KiB, random bytes) then downloads them into an empty folder,
  * then uploads one --large-mib file and downloads it. Both servers get Basic auth (ours: a device password; Apache:
@@ -11,6 +11,11 @@
  * Our server runs in its own process (plugins/webdav/test/serve.ts: files + vfs-local + webdav, embedded store,
  * storage under the OS temp folder like Apache's root), so its peak RSS (VmHWM) is its own.
  * Each timed phase starts with the page cache written back (`sync`, see settle()), for both servers alike.
+ * The servers are measured --rounds times, each round in the reverse order of the one before, on fresh storage; each
+ * phase's times are summed over the rounds before the ratio is taken. On this VM, writing into page-cache memory not
+ * used before costs 1.1-2.6 s of kernel time per GiB (0.35-0.5 s for memory just freed), and it grows as the run
+ * goes on: with one fixed order, whoever came second paid more for rclone's downloaded copy (Apache's 1 GiB
+ * download: 1.31 s first, 2.20 s second; ours: 4.24 s second, 1.61 s first).
  * Needs rclone and apache2 (Debian packages); without apache2 only our side is measured.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +34,7 @@ const { values } = parseArgs({
     small: { type: 'string', default: '1000' },
     'large-mib': { type: 'string', default: '1024' },
     transfers: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
     'equal-durability': { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -36,6 +42,7 @@ const { values } = parseArgs({
 const SMALL = Math.max(1, Number(values.small));
 const LARGE_MIB = Math.max(1, Number(values['large-mib']));
 const TRANSFERS = String(Math.max(1, Number(values.transfers)));
+const ROUNDS = Math.max(1, Number(values.rounds) || 1);
 const EQUAL_DURABILITY = values['equal-durability'];
 const SMALL_TARGET = 1.0;
 const LARGE_TARGET = 0.8;
@@ -82,6 +89,8 @@ interface Remote {
   user: string;
   pass: string;
   pid?: number;
+  /** Stops the server (each round starts its own, on fresh storage). */
+  stop: () => Promise<void>;
 }
 
 async function rclone(remote: Remote, args: string[], confDir: string): Promise<number> {
@@ -109,7 +118,7 @@ async function peakRss(pid: number): Promise<number> {
 
 function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
     setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 15_000).unref();
@@ -130,7 +139,7 @@ async function startOurs(fsync = true): Promise<Remote> {
     child.once('exit', (code) => reject(new Error(`our server exited with ${code}`)));
   });
   const [url, pass] = line.trim().split(' ');
-  return { name: fsync ? 'cozy-ts' : 'cozy-ts-nofsync', url, user: 'me', pass, pid: child.pid };
+  return { name: fsync ? 'cozy-ts' : 'cozy-ts-nofsync', url, user: 'me', pass, pid: child.pid, stop: () => waitExit(child) };
 }
 
 async function startApache(): Promise<Remote> {
@@ -154,7 +163,18 @@ async function startApache(): Promise<Remote> {
     if (child.exitCode !== null) throw new Error('apache2 failed to start');
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { name: 'apache', url, user: 'bench', pass: 'bench', pid: child.pid };
+  return { name: 'apache', url, user: 'bench', pass: 'bench', pid: child.pid, stop: () => waitExit(child) };
+}
+
+/** Phase times summed over the rounds; the RSS figures are the highest seen. */
+function sumTimes(all: Times[]): Times {
+  const sum = (k: 'smallUp' | 'smallDown' | 'largeUp' | 'largeDown') => all.reduce((acc, t) => acc + t[k], 0);
+  const rss = all.flatMap((t) => (t.rss ? [t.rss] : []));
+  const most = (k: 'start' | 'afterSmall' | 'afterLarge') => Math.max(...rss.map((r) => r[k]));
+  return {
+    smallUp: sum('smallUp'), smallDown: sum('smallDown'), largeUp: sum('largeUp'), largeDown: sum('largeDown'),
+    ...(rss.length > 0 ? { rss: { start: most('start'), afterSmall: most('afterSmall'), afterLarge: most('afterLarge') } } : {}),
+  };
 }
 
 interface Times {
@@ -177,14 +197,14 @@ async function settle(): Promise<void> {
   await run('sync');
 }
 
-async function measure(remote: Remote, work: string, small: string, large: string): Promise<Times> {
+async function measure(remote: Remote, work: string, small: string, large: string, round: number): Promise<Times> {
   const conf = await mkdtemp(join(work, `conf-${remote.name}-`));
   const hwm = () => (remote.name.startsWith('cozy-ts') && remote.pid ? peakRss(remote.pid) : Promise.resolve(Number.NaN));
   const start = await hwm();
   log(`${remote.name}: uploading ${SMALL} small files`);
   await settle();
   const smallUp = await rclone(remote, ['copy', small, 'r:small'], conf);
-  const down = join(work, `down-${remote.name}`);
+  const down = join(work, `down-${remote.name}-${round}`);
   log(`${remote.name}: downloading them`);
   await settle();
   const smallDown = await rclone(remote, ['copy', 'r:small', join(down, 'small')], conf);
@@ -199,6 +219,7 @@ async function measure(remote: Remote, work: string, small: string, large: strin
   const largeDown = await rclone(remote, ['copy', 'r:large', join(down, 'large')], conf);
   const size = (await stat(join(down, 'large', 'large.bin'))).size;
   if (size !== LARGE_MIB * MiB) throw new Error(`${remote.name}: the large file came back with ${size} bytes`);
+  log(`${remote.name}: small up ${fmt(smallUp)} s, down ${fmt(smallDown)} s; large up ${fmt(largeUp)} s, down ${fmt(largeDown)} s`);
   return { smallUp, smallDown, largeUp, largeDown, rss: { start, afterSmall, afterLarge: await hwm() } };
 }
 
@@ -214,15 +235,30 @@ async function main(): Promise<void> {
   const large = join(work, 'large-src', 'large.bin');
   await makeLarge(large);
 
-  const results: Record<string, Times> = {};
-  if (haveApache) results.apache = await measure(await startApache(), work, small, large);
-  else log('apache2 not installed: measuring our server only (apt-get install apache2 for the ratios)');
-  const ours = await startOurs();
-  results.ours = await measure(ours, work, small, large);
-  const rss = await peakRss(ours.pid as number);
+  if (!haveApache) log('apache2 not installed: measuring our server only (apt-get install apache2 for the ratios)');
   // The same with fsync off: Apache's (and cozy-stack's) durability, where a power cut may lose what a client was
   // told is stored. Printed beside the targets, which are judged on our default (fsync on).
-  if (EQUAL_DURABILITY) results.oursNoFsync = await measure(await startOurs(false), work, small, large);
+  const servers: Array<{ key: string; start: () => Promise<Remote> }> = [
+    ...(haveApache ? [{ key: 'apache', start: startApache }] : []),
+    { key: 'ours', start: () => startOurs() },
+    ...(EQUAL_DURABILITY ? [{ key: 'oursNoFsync', start: () => startOurs(false) }] : []),
+  ];
+  const rounds: Array<Record<string, Times>> = [];
+  let rss = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    log(`round ${round + 1}/${ROUNDS}: ${order.map((s) => s.key).join(', ')}`);
+    const times: Record<string, Times> = {};
+    for (const server of order) {
+      const remote = await server.start();
+      times[server.key] = await measure(remote, work, small, large, round);
+      if (server.key === 'ours') rss = Math.max(rss, await peakRss(remote.pid as number));
+      await remote.stop();
+    }
+    rounds.push(times);
+  }
+  const results: Record<string, Times> = {};
+  for (const { key } of servers) results[key] = sumTimes(rounds.map((r) => r[key] as Times));
 
   const a = results.apache;
   const o = results.ours;
@@ -249,9 +285,9 @@ async function main(): Promise<void> {
       ['  large file, up + down', a ? fmt(a.largeUp + a.largeDown) : '-', fmt(n.largeUp + n.largeDown), fmt(ratio(a && a.largeUp + a.largeDown, n.largeUp + n.largeDown)), '', ''],
     );
   }
-  process.stdout.write(`WebDAV through rclone (vendor other, --transfers ${TRANSFERS}); ratio = apache time / ours\n\n`);
+  process.stdout.write(`WebDAV through rclone (vendor other, --transfers ${TRANSFERS}); times summed over ${ROUNDS} round(s) in alternating order; ratio = apache time / ours\n\n`);
   process.stdout.write(`${table(['measure', 'apache', 'ours', 'ratio', 'target', ''], rows)}\n\n`);
-  printJson('webdav', { small: SMALL, largeMiB: LARGE_MIB, transfers: Number(TRANSFERS), results, smallRatio, largeRatio, peakRssMiB: rss });
+  printJson('webdav', { small: SMALL, largeMiB: LARGE_MIB, transfers: Number(TRANSFERS), rounds, results, smallRatio, largeRatio, peakRssMiB: rss });
 }
 
 main().then(
