@@ -14,6 +14,7 @@ import { KernelErrors } from '../errors.ts';
 import { toInstanceInfo, type InstanceDoc } from '../instances/instance.ts';
 import type { CreateInstanceOptions, InstanceService, ModifyInstanceOptions } from '../instances/instance-service.ts';
 import { KERNEL_VERSION } from '../version.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './client-errors.ts';
 import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
 import type { MountedPlugin } from './server.ts';
 
@@ -82,7 +83,10 @@ function modifyOptions(p: Params): ModifyInstanceOptions {
  * with the admin passphrase (any user name), as cozy-stack's.
  */
 export async function buildAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: opts.log.child({ component: 'admin' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, forceCloseConnections: 'idle' });
+  const app = Fastify({
+    loggerInstance: opts.log.child({ component: 'admin' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorHandler, clientErrorHandler,
+  });
   setErrorFamily(app, jsonApiRenderer);
   // scrypt is slow on purpose; remember good credentials briefly so CLI loops stay fast.
   const verified = new BoundedMap<string, number>(100);

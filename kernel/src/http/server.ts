@@ -5,6 +5,7 @@ import type { InstanceService } from '../instances/instance-service.ts';
 import type { CozyPlugin, PluginContext } from '../plugin-api.ts';
 import { authRoutes } from './auth/index.ts';
 import type { AuthRouteDeps } from './auth/deps.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './client-errors.ts';
 import { jsonApiRenderer, setErrorFamily } from './error-edge.ts';
 import { instanceResolution } from './instance-resolution.ts';
 import { jsonDepthGuard } from './json-depth.ts';
@@ -41,6 +42,8 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     return503OnClosing: true,
     routerOptions: { maxParamLength: 1000 },
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
