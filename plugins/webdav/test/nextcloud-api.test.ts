@@ -66,8 +66,8 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.match(body.ocs.data.version, { major: Number, minor: Number, micro: Number, string: String });
     const caps = body.ocs.data.capabilities;
     t.equal(caps.dav?.chunking, '1.0', 'chunked upload v2 (served, across processes)');
-    t.equal(caps.files?.undelete, false, 'no trash over DAV');
-    t.equal(caps.files?.versioning, false, 'no versions over DAV');
+    t.equal(caps.files?.undelete, true, 'trash bin over DAV');
+    t.equal(caps.files?.versioning, true, 'versions over DAV');
     t.match(caps.checksums, { supportedTypes: ['SHA1', 'MD5'], preferredUploadType: 'SHA1' }, 'the checksums uploads are checked against');
     t.equal(caps.core?.['webdav-root'], 'remote.php/webdav');
 
@@ -77,7 +77,7 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.match(v2.body, /^<\?xml version="1.0"\?>\n<ocs>\n <meta>/);
     t.same(ocsMeta(v2), { status: 'ok', statuscode: 200 });
     t.match(v2.body, /<bigfilechunking>1<\/bigfilechunking>/, 'true is 1, as Nextcloud writes it');
-    t.match(v2.body, /<undelete\/>/, 'false is an empty element');
+    t.match(v2.body, /<extendedSupport\/>/, 'false is an empty element');
     t.match(v2.body, /<pollinterval>60<\/pollinterval>/);
     const byAccept = await raw(env, 'GET', '/ocs/v2.php/cloud/capabilities', { accept: 'application/json' });
     t.match(byAccept.headers['content-type'], /^application\/json/, 'an Accept naming JSON');
