@@ -10,6 +10,7 @@ import { evaluateConditional } from './dav.ts';
 import { hrefOf } from './paths.ts';
 import { SyncErrors } from './sync-errors.ts';
 import { zoneLayout, type ZoneLayout } from './standard-zones.ts';
+import { groupMembers, memberUidKeys, namesMember, withBookGroups } from './group-members.ts';
 import { formatToken, parseToken } from './sync-tokens.ts';
 import { contactFields, parseVcard, renamedGroupCard, unescapeText, vcardFromFields, type ContactFields, type VcardVersion } from './vcard.ts';
 
@@ -48,6 +49,8 @@ export interface DavInfo {
   fields?: string;
   /** Calendar objects: where their time zones stand, so a served length is known without the text (absent in older documents). */
   zones?: ZoneLayout;
+  /** Group cards: the members they name (`MEMBER` values as written). */
+  members?: string[];
 }
 
 export interface MemberDoc extends Doc {
@@ -111,6 +114,12 @@ export function fieldsHash(doc: Record<string, unknown>): string {
   const picked: Record<string, unknown> = {};
   for (const k of CONTACT_FIELD_KEYS) if (doc[k] !== undefined) picked[k] = doc[k];
   return createHash('sha1').update(JSON.stringify(picked)).digest('hex');
+}
+
+/** The members a stored group card names (documents of the first group code have no list: read from the card). */
+function membersOf(dav: DavInfo | undefined): string[] {
+  if (!dav) return [];
+  return dav.members ?? groupMembers(dav.raw);
 }
 
 /** Hash of a group's name as read from its card: when the Contacts app renames the group, the card follows. */
@@ -233,7 +242,9 @@ export class DavStore {
       if (doc.dav && doc.dav.collection === DEFAULT_ADDRESSBOOK && doc._id === memberId(DEFAULT_ADDRESSBOOK, doc.dav.href)) {
         updates.push({ _id: doc._id, _rev: doc._rev, _deleted: true, dav: { collection: DEFAULT_ADDRESSBOOK, href: doc.dav.href } });
       } else {
-        updates.push({ ...doc, trashed: true });
+        // The book's group cards go with it: no reference to them is left behind.
+        const relationships = withBookGroups(doc, DEFAULT_ADDRESSBOOK, []);
+        updates.push({ ...doc, ...(relationships ? { relationships } : {}), trashed: true });
       }
     }
     if (updates.length) await this.store.bulkDocs(inst, DOCTYPES.contacts, updates);
@@ -442,6 +453,11 @@ export class DavStore {
       } else if (current && current.doctype === doctype) {
         for (const [k, v] of Object.entries(current.doc)) if (k === 'relationships' || k === 'metadata' || k === 'trashed') base[k] = v;
       }
+      if (doctype === DOCTYPES.contacts) {
+        // A contact that arrives after the group cards naming it (or changes its UID) is put in their groups.
+        const relationships = withBookGroups(base, coll._id, await this.#groupsNaming(inst, coll._id, parsed.uid));
+        if (relationships) base.relationships = relationships;
+      }
       const doc: NewDoc = {
         ...base,
         ...parsed.fields,
@@ -458,6 +474,9 @@ export class DavStore {
         throw err;
       }
       if (current && current.doctype !== doctype) await this.#tombstone(inst, current);
+      const before = current?.doctype === DOCTYPES.groups ? membersOf(current.doc.dav) : [];
+      const after = doctype === DOCTYPES.groups ? (parsed.dav.members ?? []) : [];
+      if (before.length || after.length) await this.#setGroupMembers(inst, coll._id, id, before, after);
       return { etag: `"${rev}"`, created: !current };
     });
   }
@@ -480,7 +499,7 @@ export class DavStore {
     // A group card is a group for Cozy's apps (its name; members are not mapped), never a contact named after it.
     if (card.group) {
       const fields = { name: card.fn !== undefined ? unescapeText(card.fn) : uid };
-      return { uid, doctype: DOCTYPES.groups, fields, dav: { uid, version: card.version, fields: groupHash(fields) } };
+      return { uid, doctype: DOCTYPES.groups, fields, dav: { uid, version: card.version, fields: groupHash(fields), members: groupMembers(body) } };
     }
     const fields = await contactFields(body, card.version);
     return { uid, doctype: DOCTYPES.contacts, fields: { ...fields }, dav: { uid, version: card.version, fields: fieldsHash(fields as Record<string, unknown>) } };
@@ -509,6 +528,50 @@ export class DavStore {
     if (!current) throw SyncErrors.notFound();
     if (evaluateConditional({ 'if-match': ifMatch }, { exists: true, etag: current.etag }, false) !== 'proceed') throw SyncErrors.preconditionFailed('The resource changed (If-Match)');
     await this.#tombstone(inst, current);
+    if (current.doctype === DOCTYPES.groups) await this.#setGroupMembers(inst, coll, current.doc._id, membersOf(current.doc.dav), []);
+  }
+
+  /** The DAV groups of a book whose cards name this UID as a member (a book has a few: one range read). */
+  async #groupsNaming(inst: InstanceRef, book: string, uid: string): Promise<string[]> {
+    const res = await this.store.allDocs(inst, DOCTYPES.groups, { ...memberRange(book), include_docs: true }).catch((err: unknown) => {
+      if (isNotFound(err)) return { rows: [] };
+      throw err;
+    });
+    const out: string[] = [];
+    for (const row of res.rows) {
+      const doc = row.doc as MemberDoc | null | undefined;
+      if (doc?.dav && doc.dav.collection === book && namesMember(membersOf(doc.dav), uid)) out.push(doc._id);
+    }
+    return out;
+  }
+
+  /**
+   * A group card's members changed from `before` to `after`: the contacts of the book that joined or left get
+   * the group added to or removed from their `relationships.groups` (what Cozy's Contacts app reads). Only those
+   * contacts are written; a conflict with a concurrent write is read again and retried once.
+   */
+  async #setGroupMembers(inst: InstanceRef, book: string, groupId: string, before: string[], after: string[]): Promise<void> {
+    const changed = [...before.filter((m) => !namesMember(after, m)), ...after.filter((m) => !namesMember(before, m))];
+    if (changed.length === 0) return;
+    const keys = [...new Set(changed.flatMap(memberUidKeys))].map((k) => [book, k]);
+    const found = await this.#view(inst, DOCTYPES.contacts, 'uids', { keys });
+    const names = [...new Set(found.rows.map((r) => String(r.value)))];
+    for (let attempt = 0; attempt < 2 && names.length; attempt++) {
+      const members = await this.getMembers(inst, 'contacts', book, names);
+      const updates: NewDoc[] = [];
+      for (const m of members.values()) {
+        if (m.doctype !== DOCTYPES.contacts) continue;
+        const inGroup = namesMember(after, m.doc.dav?.uid ?? m.doc._id);
+        const rel = m.doc.relationships as { groups?: { data?: Array<{ _id: string }> } } | undefined;
+        const current = (rel?.groups?.data ?? []).map((r) => r._id).filter((id) => typeof id === 'string' && id.startsWith(`${book}/`) && id !== groupId);
+        const relationships = withBookGroups(m.doc, book, inGroup ? [...current, groupId] : current);
+        if (relationships) updates.push({ ...m.doc, relationships });
+      }
+      if (updates.length === 0) return;
+      const res = await this.store.bulkDocs(inst, DOCTYPES.contacts, updates);
+      const retry = new Set(res.filter((r) => r.error === 'conflict').map((r) => r.id));
+      names.splice(0, names.length, ...[...members.values()].filter((m) => retry.has(m.doc._id)).map((m) => m.name));
+    }
   }
 
   /** Loads member documents for listed rows. */

@@ -34,7 +34,8 @@ t.test('group vCards are groups for Cozy\'s apps, not contacts, and sync back as
   t.same(hrefs(listing.text), [`${book}ada.vcf`, `${book}fam.vcf`, `${book}work.vcf`], 'members of the address book');
   t.notMatch(listing.text, 'text/calendar', 'all of them vCards');
   const since = await s.dav('REPORT', book, SYNC(start));
-  t.same(hrefs(since.text), [`${book}fam.vcf`, `${book}work.vcf`], 'sync-collection reports the new groups');
+  // Ada, whom both cards name, joined the groups in Cozy: her document (so her ETag) changed, her card did not.
+  t.same(hrefs(since.text), [`${book}ada.vcf`, `${book}fam.vcf`, `${book}work.vcf`], 'sync-collection reports the new groups');
   const multi = await s.dav('REPORT', book, `<?xml version="1.0"?><cr:addressbook-multiget ${NSS}><d:prop><cr:address-data/></d:prop><d:href>${book}work.vcf</d:href></cr:addressbook-multiget>`);
   t.match(multi.text, 'X-ADDRESSBOOKSERVER-KIND:group');
   const query = await s.dav('REPORT', book, `<?xml version="1.0"?><cr:addressbook-query ${NSS}><d:prop><d:getetag/></d:prop><cr:filter><cr:prop-filter name="FN"><cr:text-match>Family</cr:text-match></cr:prop-filter></cr:filter></cr:addressbook-query>`, { depth: '1' });
@@ -48,7 +49,7 @@ t.test('group vCards are groups for Cozy\'s apps, not contacts, and sync back as
   const legacy = formatToken({ generation: 'default', seqs: [seqs[0]!] });
   const fromLegacy = await s.dav('REPORT', book, SYNC(legacy));
   t.equal(fromLegacy.status, 207, 'a one-sequence token is accepted');
-  t.same(hrefs(fromLegacy.text), [`${book}fam.vcf`, `${book}work.vcf`]);
+  t.same(hrefs(fromLegacy.text), [`${book}ada.vcf`, `${book}fam.vcf`, `${book}work.vcf`]);
   t.equal((await s.dav('REPORT', book, SYNC(`${TOKEN_PREFIX}default/${Buffer.from('[]').toString('base64url')}`))).status, 403, 'an empty one is not');
 
   // The card stops being a group: the group goes, a contact comes, under the same name.
@@ -57,7 +58,7 @@ t.test('group vCards are groups for Cozy\'s apps, not contacts, and sync back as
   await t.rejects(store.get(s.inst, 'io.cozy.contacts.groups', 'default/work.vcf'), 'no group left');
   t.equal((await store.get(s.inst, 'io.cozy.contacts', 'default/work.vcf')).fullname, 'Work Phone');
   const turned = await s.dav('REPORT', book, SYNC(before));
-  t.same(hrefs(turned.text), [`${book}work.vcf`], 'reported once, as changed');
+  t.same(hrefs(turned.text), [`${book}ada.vcf`, `${book}work.vcf`], 'reported once, as changed (and Ada, who left that group)');
   t.notMatch(turned.text, '404 Not Found');
 
   // The Contacts app deletes the group: the card is gone for DAV clients too.
@@ -123,4 +124,60 @@ t.test('a group renamed in Cozy\'s Contacts app is served with its new name', as
   t.equal((await s.dav('PUT', `${book}fam.vcf`, got.text, { ...VCARD, 'if-match': got.headers.get('etag')! })).status, 204);
   t.equal((await store.get(s.inst, 'io.cozy.contacts.groups', 'default/fam.vcf')).name, 'Famille; proche');
   t.equal((await s.dav('GET', `${book}fam.vcf`)).text, got.text);
+});
+
+t.test('a group card\'s members are the group\'s contacts in Cozy (relationships.groups), whatever order they come in', async (t) => {
+  const s = await startSync(t);
+  const store = s.tk.kernel.store;
+  const book = '/sync/contacts/default/';
+  const groupsOf = async (id: string) => {
+    const doc = await store.get(s.inst, 'io.cozy.contacts', id);
+    return ((doc.relationships as { groups?: { data?: Array<{ _id: string; _type: string }> } } | undefined)?.groups?.data ?? []).map((r) => `${r._type === 'io.cozy.contacts.groups' ? '' : '?'}${r._id}`).sort();
+  };
+  for (const [uid, fn] of [['ada', 'Ada'], ['bob', 'Bob']]) t.equal((await s.dav('PUT', `${book}${uid}.vcf`, card(uid, fn), VCARD)).status, 201);
+  await store.put(s.inst, 'io.cozy.contacts', { _id: 'cz1', fullname: 'Made In Cozy' });
+  const bob = await store.get(s.inst, 'io.cozy.contacts', 'default/bob.vcf');
+  await store.put(s.inst, 'io.cozy.contacts', { ...bob, relationships: { groups: { data: [{ _id: 'friends', _type: 'io.cozy.contacts.groups' }] } } });
+  const bobRev = (await store.get(s.inst, 'io.cozy.contacts', 'default/bob.vcf'))._rev;
+
+  const group = (members: string[]) => `BEGIN:VCARD\r\nVERSION:4.0\r\nUID:fam\r\nKIND:group\r\nFN:Family\r\n${members.map((m) => `MEMBER:urn:uuid:${m}\r\n`).join('')}END:VCARD\r\n`;
+  t.equal((await s.dav('PUT', `${book}fam.vcf`, group(['ada', 'cz1', 'carl', 'nobody']), VCARD)).status, 201);
+  t.same(await groupsOf('default/ada.vcf'), ['default/fam.vcf'], 'a DAV contact named by the card is in the group');
+  t.same(await groupsOf('cz1'), ['default/fam.vcf'], 'and a contact made in Cozy, by the UID its card has');
+  t.same(await groupsOf('default/bob.vcf'), ['friends'], 'the others are left as they were');
+  t.equal((await store.get(s.inst, 'io.cozy.contacts', 'default/bob.vcf'))._rev, bobRev, 'and not even written');
+
+  t.equal((await s.dav('PUT', `${book}carl.vcf`, card('carl', 'Carl'), VCARD)).status, 201);
+  t.same(await groupsOf('default/carl.vcf'), ['default/fam.vcf'], 'a contact arriving after its group joins it');
+  t.equal((await s.dav('PUT', `${book}carl.vcf`, card('carl', 'Carl Again'), VCARD)).status, 204);
+  t.same(await groupsOf('default/carl.vcf'), ['default/fam.vcf'], 'and stays in it when its card changes');
+
+  t.equal((await s.dav('PUT', `${book}fam.vcf`, group(['bob', 'cz1', 'carl']), VCARD)).status, 204);
+  t.same(await groupsOf('default/ada.vcf'), [], 'a member left out leaves the group');
+  t.same(await groupsOf('default/bob.vcf'), ['default/fam.vcf', 'friends'], 'a new one joins, keeping its Cozy groups');
+  t.same(await groupsOf('cz1'), ['default/fam.vcf']);
+
+  // Apple's vCard 3.0 group cards name members the same way.
+  const apple = 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:work\r\nFN:Work\r\nX-ADDRESSBOOKSERVER-KIND:group\r\nX-ADDRESSBOOKSERVER-MEMBER:urn:uuid:ada\r\nEND:VCARD\r\n';
+  t.equal((await s.dav('PUT', `${book}work.vcf`, apple, VCARD)).status, 201);
+  t.same(await groupsOf('default/ada.vcf'), ['default/work.vcf']);
+
+  t.equal((await s.dav('DELETE', `${book}fam.vcf`)).status, 204);
+  t.same(await groupsOf('default/bob.vcf'), ['friends'], 'a deleted group card leaves no reference behind');
+  t.same(await groupsOf('cz1'), []);
+  t.same(await groupsOf('default/carl.vcf'), []);
+  t.equal((await s.dav('PUT', `${book}work.vcf`, card('work', 'Work is a person now'), VCARD)).status, 204);
+  t.same(await groupsOf('default/ada.vcf'), [], 'nor does a group card made a contact');
+});
+
+t.test('deleting the default address book leaves its contacts made in Cozy no reference to its group cards', async (t) => {
+  const s = await startSync(t);
+  const store = s.tk.kernel.store;
+  await store.put(s.inst, 'io.cozy.contacts', { _id: 'cz1', fullname: 'Made In Cozy', relationships: { groups: { data: [{ _id: 'friends', _type: 'io.cozy.contacts.groups' }] } } });
+  const group = 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:fam\r\nKIND:group\r\nFN:Family\r\nMEMBER:urn:uuid:cz1\r\nEND:VCARD\r\n';
+  t.equal((await s.dav('PUT', '/sync/contacts/default/fam.vcf', group, VCARD)).status, 201);
+  t.equal((await s.dav('DELETE', '/sync/contacts/default/')).status, 204);
+  const cz1 = await store.get(s.inst, 'io.cozy.contacts', 'cz1');
+  t.same(cz1.relationships, { groups: { data: [{ _id: 'friends', _type: 'io.cozy.contacts.groups' }] } }, 'its Cozy group kept, the card\'s gone');
+  await t.rejects(store.get(s.inst, 'io.cozy.contacts.groups', 'default/fam.vcf'), 'the group went with its book');
 });
