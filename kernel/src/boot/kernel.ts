@@ -16,6 +16,7 @@ import { InstanceService } from '../instances/instance-service.ts';
 import type { PluginContext } from '../plugin-api.ts';
 import { createStoreAdapter } from '../store/create-adapter.ts';
 import { DocumentStore } from '../store/document-store.ts';
+import { enableLinearRegexpFallback } from '../store/regex-guard.ts';
 import type { StoreAdapter } from '../store/types.ts';
 import { BootError } from './boot-error.ts';
 import type { ResolvedConfig } from './config.ts';
@@ -87,6 +88,8 @@ export class Kernel {
   readonly phases: Record<string, number> = {};
 
   static async boot(opts: KernelOptions): Promise<Kernel> {
+    // Before any client-chosen `$regex` is compiled: see regex-guard.ts.
+    enableLinearRegexpFallback();
     const { config } = opts;
     const phases: Record<string, number> = { bootCalled: uptimeMs() };
     const log = opts.log ?? createLogger(config.log.level);

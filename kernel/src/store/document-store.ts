@@ -1,6 +1,7 @@
 import type { DocEventBus, DocVerb } from '../events/doc-events.ts';
 import type { InstanceRef } from '../instances/instance.ts';
 import { databaseName } from './db-names.ts';
+import { checkSelectorRegexes } from './regex-guard.ts';
 import type {
   AllDocsOptions, AllDocsResult, BulkResult, ChangesOptions, ChangesResult, CreateIndexRequest, CreateIndexResult,
   DatabaseInfo, Doc, FindRequest, FindResult, GetOptions, NewDoc, StoreAdapter, ViewQueryOptions, ViewResult, WriteResult,
@@ -70,11 +71,13 @@ export class DocumentStore {
     return this.adapter.allDocs(this.db(inst, doctype), opts);
   }
 
-  createIndex(inst: InstanceRef, doctype: string, req: CreateIndexRequest): Promise<CreateIndexResult> {
+  async createIndex(inst: InstanceRef, doctype: string, req: CreateIndexRequest): Promise<CreateIndexResult> {
+    checkSelectorRegexes(req.index.partial_filter_selector);
     return this.adapter.createIndex(this.db(inst, doctype), req);
   }
 
-  find(inst: InstanceRef, doctype: string, req: FindRequest): Promise<FindResult> {
+  async find(inst: InstanceRef, doctype: string, req: FindRequest): Promise<FindResult> {
+    checkSelectorRegexes(req.selector);
     return this.adapter.find(this.db(inst, doctype), req);
   }
 
