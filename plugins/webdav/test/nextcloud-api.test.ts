@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { FILES } from '@cozy-ts/kernel';
+import { davFileId, numericFileId } from '../src/nextcloud/file-ids.ts';
 import { basicHeader, dav, raw, startTwoDavProcesses, startWebdav, type RawResponse, type TwoProcessSend } from './helpers.ts';
 
 const OC = 'http://owncloud.org/ns';
@@ -126,8 +127,8 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     const dir = list.get(nc('/dir/'));
     const file = list.get(nc('/dir/f.txt'));
     t.ok(dir && file);
-    t.equal(file?.found.get('oc:id'), fileDoc._id);
-    t.equal(file?.found.get('oc:fileid'), fileDoc._id);
+    t.equal(file?.found.get('oc:id'), davFileId(fileDoc._id, env.inst));
+    t.equal(file?.found.get('oc:fileid'), String(numericFileId(fileDoc._id)));
     t.equal(file?.found.get('oc:permissions'), 'GDNVW');
     t.equal(file?.found.get('oc:size'), '15');
     t.equal(file?.found.get('oc:checksums'), `<checksum xmlns="${OC}">MD5:${createHash('md5').update('hello nextcloud').digest('hex')}</checksum>`);
@@ -135,7 +136,7 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.ok(file?.missing.has('nc:is-encrypted'), 'is-encrypted is a folder property');
     t.ok(file?.missing.has('oc:downloadURL') && file.missing.has('oc:dDC'), 'no direct download: 404');
     t.ok(file?.missing.has('oc:data-fingerprint'), 'the fingerprint is the root only');
-    t.equal(dir?.found.get('oc:fileid'), dirDoc._id);
+    t.equal(dir?.found.get('oc:fileid'), String(numericFileId(dirDoc._id)));
     t.equal(dir?.found.get('oc:permissions'), 'GDNVCK');
     t.equal(dir?.found.get('nc:is-encrypted'), '0');
     t.ok(dir?.missing.has('oc:size') && dir.missing.has('oc:checksums'));
@@ -174,16 +175,16 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     const put = await raw(env, 'PUT', nc('/dir/m.txt'), { 'x-oc-mtime': '1600000000' }, 'with mtime');
     t.equal(put.status, 201);
     const doc = await files.statByPath(env.inst, '/dir/m.txt');
-    t.equal(put.headers['oc-fileid'], doc._id);
+    t.equal(put.headers['oc-fileid'], davFileId(doc._id, env.inst), "oc:id's form");
     t.equal(put.headers['oc-etag'], put.headers.etag);
     t.equal(put.headers['x-oc-mtime'], 'accepted');
     t.equal(doc.updated_at.slice(0, 19), '2020-09-13T12:26:40');
     const older = await raw(env, 'PUT', nc('/dir/m.txt'), { 'x-oc-mtime': '1500000000' }, 'older than the creation');
     t.equal(older.status, 204);
     t.equal(older.headers['x-oc-mtime'], undefined, 'a time the VFS refused is not said accepted');
-    t.equal(older.headers['oc-fileid'], doc._id, 'an overwrite keeps the id');
+    t.equal(older.headers['oc-fileid'], davFileId(doc._id, env.inst), 'an overwrite keeps the id');
     const mk = await raw(env, 'MKCOL', nc('/dir/made'));
-    t.equal(mk.headers['oc-fileid'], (await files.statByPath(env.inst, '/dir/made'))._id);
+    t.equal(mk.headers['oc-fileid'], davFileId((await files.statByPath(env.inst, '/dir/made'))._id, env.inst));
     const get = await raw(env, 'GET', nc('/dir/m.txt'));
     t.equal(get.headers['oc-checksum'], `MD5:${createHash('md5').update('older than the creation').digest('hex')}`);
     t.equal((await dav(env, 'GET', '/dir/m.txt')).headers.get('oc-checksum'), null, '/dav/files/ is left as it was');
@@ -225,7 +226,7 @@ t.test('the Nextcloud client API: status.php, OCS, oc:/nc: properties, headers, 
     t.equal(last.status, 201);
     t.ok(last.headers.etag, 'the last part is answered with the ETag of the file');
     const doc = await files.statByPath(env.inst, '/dir/big.bin');
-    t.equal(last.headers['oc-fileid'], doc._id);
+    t.equal(last.headers['oc-fileid'], davFileId(doc._id, env.inst));
     t.equal((await raw(env, 'GET', nc('/dir/big.bin'))).body, parts.join(''));
     t.equal((await dav(env, 'PROPFIND', '/', { headers: { depth: '1' } }).then((r) => r.text())).includes('nextcloud-uploads'), false, 'staging removed once done');
 
@@ -291,7 +292,7 @@ t.test('chunked upload v2: /remote.php/dav/uploads/<user>/<id>, parts, MOVE .fil
   const before = await files.statByPath(env.inst, '/v2.txt');
   const moved = await raw(env, 'MOVE', up('/.file'), { destination: '/remote.php/dav/files/me/v2.txt', 'oc-total-length': '10', 'x-oc-mtime': String(Math.floor(Date.now() / 1000) + 60) });
   t.equal(moved.status, 204, 'over the existing file');
-  t.equal(moved.headers['oc-fileid'], before._id, 'same file, a new version');
+  t.equal(moved.headers['oc-fileid'], davFileId(before._id, env.inst), 'same file, a new version');
   t.ok(moved.headers['oc-etag'] && moved.headers['oc-etag'] === moved.headers.etag);
   t.equal(moved.headers['x-oc-mtime'], 'accepted');
   t.equal((await raw(env, 'GET', '/remote.php/dav/files/me/v2.txt')).body, '<1><2><10>');

@@ -7,11 +7,13 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { FILES, fileSize, isDir } from '@cozy-ts/kernel';
 import { inCi } from '../../../test/helpers/swift-process.ts';
+import { davFileId } from '../src/nextcloud/file-ids.ts';
 import { dav, startWebdav } from './helpers.ts';
 
 const run = promisify(execFile);
 
 const missing = await run('sh', ['-c', 'command -v nextcloudcmd']).then(() => '', () => 'nextcloudcmd is not installed (Debian: nextcloud-desktop-cmd)');
+const noSqlite = await run('sh', ['-c', 'command -v sqlite3']).then(() => false, () => true);
 
 /** What one run of the client did, from its log: the transfers and changes it made on the server. */
 interface SyncRun {
@@ -88,6 +90,16 @@ t.test('the Nextcloud desktop sync client (nextcloudcmd) syncs both ways', { ski
     t.ok(got.equals(big), 'the 5 MB file, byte for byte');
     t.ok(isDir(await files.statByPath(env.inst, '/Vide')), 'the empty folder');
     t.notOk((await serverTree()).has('/.nextcloud-uploads'), 'no staging left behind');
+  });
+
+  await t.test("the client's journal keys files on our oc:id, as the OC-FileId of their upload gave it", { skip: noSqlite && 'sqlite3 is not installed' }, async (t) => {
+    const journal = (await readdir(local)).find((n) => /^\.sync_.*\.db$/.test(n));
+    t.ok(journal, 'the sync journal');
+    const query = async (sql: string) => (await run('sqlite3', ['-readonly', L(journal as string), sql])).stdout.trim();
+    for (const path of ['top.txt', 'Documents/Projets/2026/plan.txt', 'Photos été/big.bin', 'Vide']) {
+      const doc = await files.statByPath(env.inst, `/${path}`);
+      t.equal(await query(`SELECT fileid FROM metadata WHERE path = '${path}'`), davFileId(doc._id, env.inst), path);
+    }
   });
 
   await t.test('changes made on the server come down', async (t) => {

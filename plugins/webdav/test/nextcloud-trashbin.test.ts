@@ -1,5 +1,6 @@
 import t from 'tap';
 import { FILES, isCozyError } from '@cozy-ts/kernel';
+import { davFileId, docIdOfNumber, numericFileId } from '../src/nextcloud/file-ids.ts';
 import { basicHeader, raw, startWebdav, type RawResponse } from './helpers.ts';
 
 const OC = 'http://owncloud.org/ns';
@@ -104,8 +105,8 @@ t.test('the Nextcloud trash bin over our trash: list, download, restore, destroy
     t.equal(a.href, `${TB}/trash/a.txt.d${deleted}`, 'named <name>.d<deletion time>');
     t.equal(a.props.get('nc:trashbin-filename'), 'a.txt');
     t.equal(a.props.get('displayname'), 'a.txt');
-    t.equal(a.props.get('oc:fileid'), aId, 'the file keeps its id in the trash');
-    t.equal(a.props.get('oc:id'), aId);
+    t.equal(a.props.get('oc:fileid'), String(numericFileId(aId)), 'the file keeps its id in the trash');
+    t.equal(a.props.get('oc:id'), davFileId(aId, env.inst));
     t.equal(a.props.get('getcontentlength'), '5');
     t.equal(a.props.get('oc:size'), '5');
     t.equal(a.props.get('oc:permissions'), 'GD');
@@ -118,7 +119,7 @@ t.test('the Nextcloud trash bin over our trash: list, download, restore, destroy
     t.equal(sub.href, `${TB}/trash/sub.d${sub.props.get('nc:trashbin-deletion-time')}/`);
     t.match(sub.props.get('resourcetype'), /collection/);
     t.equal(sub.props.get('oc:size'), '5', 'a folder\'s size is what is below it');
-    t.equal(sub.props.get('oc:fileid'), subId);
+    t.equal(sub.props.get('oc:fileid'), String(numericFileId(subId)));
     t.equal((await one('b.txt')).props.get('nc:trashbin-filename'), 'b.txt', 'a root entry\'s location is its name');
   });
 
@@ -165,7 +166,7 @@ t.test('the Nextcloud trash bin over our trash: list, download, restore, destroy
 
   await t.test('MOVE to restore/<name> restores through our restore, a suffix on a clash', async (t) => {
     const both = (await listing()).get('docs/a.txt') ?? [];
-    const first = both.find((e) => e.props.get('oc:fileid') === aId);
+    const first = both.find((e) => e.props.get('oc:fileid') === String(numericFileId(aId)));
     const second = both.find((e) => e !== first);
     const res = await restore(first?.href as string, 'a.txt');
     t.equal(res.status, 201);
@@ -218,9 +219,10 @@ t.test('the Nextcloud trash bin over our trash: list, download, restore, destroy
 
   await t.test('DELETE of an entry destroys it; DELETE of trash/ empties the trash', async (t) => {
     const b = await one('b.txt');
-    const bId = b.props.get('oc:fileid') as string;
+    const bId = await docIdOfNumber(env.tk.kernel.store, env.inst, Number(b.props.get('oc:fileid')));
+    t.ok(bId, 'its oc:fileid maps back to the document');
     t.equal((await raw(env, 'DELETE', encodeURI(b.href))).status, 204);
-    const gone = await files.stat(env.inst, bId).then(() => 0, (err: unknown) => (isCozyError(err) ? err.status : -1));
+    const gone = await files.stat(env.inst, bId as string).then(() => 0, (err: unknown) => (isCozyError(err) ? err.status : -1));
     t.equal(gone, 404, 'gone for good');
     t.equal((await raw(env, 'DELETE', encodeURI(b.href))).status, 404);
     t.ok((await listing()).size > 0);

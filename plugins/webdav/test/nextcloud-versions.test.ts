@@ -1,5 +1,6 @@
 import t from 'tap';
 import { FILES } from '@cozy-ts/kernel';
+import { numericFileId } from '../src/nextcloud/file-ids.ts';
 import { basicHeader, raw, startWebdav } from './helpers.ts';
 
 /** What ReadFileVersionsRemoteOperation (Nextcloud Android library) asks, as Jackrabbit writes it. */
@@ -38,7 +39,10 @@ t.test('Nextcloud versions over our versions: list, download, revert, delete, an
     t.ok(res.status === 201 || res.status === 204, `PUT ${path}`);
     return res.headers['oc-fileid'] as string;
   };
-  const fileId = await put('/v.txt', 'one', T1);
+  await put('/v.txt', 'one', T1);
+  const docId = (await files.statByPath(env.inst, '/v.txt'))._id;
+  // What the Android app puts in the path: the `oc:fileid` it parsed with toLong().
+  const fileId = String(numericFileId(docId));
   await put('/v.txt', 'two!', T2);
   await put('/v.txt', 'three', T3);
   const status = async (method: string, path: string, headers: Record<string, string> = {}, body?: string) => (await raw(env, method, path, headers, body)).status;
@@ -90,7 +94,7 @@ t.test('Nextcloud versions over our versions: list, download, revert, delete, an
     const res = await raw(env, 'MOVE', `${V}/versions/${fileId}/${T1}`, { destination: restoreTo(fileId), overwrite: 'T' });
     t.equal(res.status, 201);
     t.equal(await read(), 'one');
-    t.equal((await files.stat(env.inst, fileId))._id, fileId, 'the same file');
+    t.equal((await files.statByPath(env.inst, '/v.txt'))._id, docId, 'the same file');
     t.same([...(await versions()).keys()].sort(), [String(T2), String(T3)], 'the version became current, the old current a version');
     t.equal((await raw(env, 'GET', `${V}/versions/${fileId}/${T3}`)).body, 'three');
     // The web UI's form of the same request.
@@ -131,8 +135,10 @@ t.test('Nextcloud versions over our versions: list, download, revert, delete, an
     const dirId = (await files.statByPath(env.inst, '/dir'))._id;
     await put('/gone.txt', 'g1', T1);
     const goneId = await put('/gone.txt', 'g2', T2);
+    const goneDoc = (await files.statByPath(env.inst, '/gone.txt'))._id;
     t.equal(await status('DELETE', nc('/gone.txt')), 204);
-    for (const id of ['nothing', dirId, goneId, 'io.cozy.files.root-dir']) {
+    const unknown = ['nothing', dirId, String(numericFileId(dirId)), goneId, goneDoc, String(numericFileId(goneDoc)), 'io.cozy.files.root-dir', '1', '9007199254740991'];
+    for (const id of unknown) {
       t.equal(await status('PROPFIND', `${V}/versions/${encodeURIComponent(id)}`, { depth: '1' }), 404, `PROPFIND ${id}`);
       t.equal(await status('GET', `${V}/versions/${encodeURIComponent(id)}/${T1}`), 404, `GET ${id}`);
       t.equal(await status('MOVE', `${V}/versions/${encodeURIComponent(id)}/${T1}`, { destination: restoreTo('target') }), 404, `MOVE ${id}`);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { FileDoc } from '@cozy-ts/kernel';
+import type { FileDoc, InstanceRef } from '@cozy-ts/kernel';
 import {
   clark, DavErrors, el, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type PropPatchOp, type QName, type WriteInput, type Xml,
 } from '@cozy-ts/dav';
 import { OC_NS, md5Hex, type FileResource } from '../files-backend.ts';
 import { verifiedBody } from './checksum.ts';
+import { davFileId, numericFileId } from './file-ids.ts';
 import { parseChunkPath, putChunk } from './chunked-upload.ts';
 import { isStagingPath, type Staging } from './staging.ts';
 import { permissionLetters, type TreeRights } from './permissions.ts';
@@ -33,6 +34,8 @@ const OURS = new Set([...EVERY_ENTRY, ...FILE_ONLY, ...DIR_ONLY, DATA_FINGERPRIN
 
 /** What the Nextcloud view of the tree needs from the request it serves. */
 export interface NextcloudView {
+  /** Whose tree: its file ids are shown in Nextcloud's numeric form, `oc:id` carries its instance id. */
+  inst: InstanceRef;
   rights: TreeRights;
   owner: { id: string; displayName: string };
   /**
@@ -166,9 +169,11 @@ export class NextcloudBackend implements DavBackend {
     if (!OURS.has(clark(name))) return this.inner.liveProperty?.(resource, name);
     const doc = (resource as FileResource).doc;
     switch (name.ns === OC_NS ? name.name : `nc:${name.name}`) {
+      // Nextcloud's shapes (clients parse them, see file-ids.ts): a number, and the padded number + instance id.
       case 'id':
+        return davFileId(doc._id, this.view.inst);
       case 'fileid':
-        return doc._id;
+        return String(numericFileId(doc._id));
       case 'permissions':
         return permissionLetters(this.view.rights, { collection: resource.collection, root: resource.path === '/' });
       case 'size':

@@ -41,6 +41,7 @@ export function nextcloudTree(base: Tree, ctx: Ctx): Tree {
       const inst = instanceOf(req);
       const me = nextcloudUser(req, inst);
       const backend = new NextcloudBackend(tree.backend, {
+        inst,
         rights: treeRights(who.permissions),
         owner: { id: me.id, displayName: me.displayName },
         // The changes feed's position: 0.6 ms on the embedded store where databaseInfo's update_seq costs 5-20 ms.
@@ -87,5 +88,5 @@ export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree: Tree): 
   };
   await app.register(async (scope) => mountUploads(scope, { core: tree.core, files: tree.resolve, uploads, totalLength }));
   await app.register(async (scope) => mountTrashbin(scope, { core: tree.core, auth, files, realm: ctx.config.realm }));
-  await app.register(async (scope) => mountVersions(scope, { core: tree.core, auth, files, realm: ctx.config.realm }));
+  await app.register(async (scope) => mountVersions(scope, { core: tree.core, auth, files, store: ctx.use(STORE), realm: ctx.config.realm }));
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isDir, type FileDoc } from '@cozy-ts/kernel';
+import { instanceOf, isDir, type FileDoc } from '@cozy-ts/kernel';
 import { ocMtime } from '@cozy-ts/dav';
 import { md5Hex } from '../files-backend.ts';
+import { davFileId } from './file-ids.ts';
 
 /**
  * The documents a Nextcloud-mount request wrote or read, by request: the DAV core's answer carries the standard
@@ -26,7 +27,8 @@ function askedMtime(req: FastifyRequest): number | undefined {
 
 /**
  * Nextcloud's response headers on its DAV mounts:
- * - PUT and MKCOL: `OC-FileId` (clients record the id without a PROPFIND) and, for files, `OC-ETag`;
+ * - PUT and MKCOL: `OC-FileId` (clients record the id without a PROPFIND; `oc:id`'s form, which the desktop
+ *   client compares with the one it lists) and, for files, `OC-ETag`;
  * - PUT: `X-OC-MTime: accepted` only when the stored modification time is the one sent (the files backend drops
  *   a time before the file's creation, which the core cannot know);
  * - GET of a whole file: `OC-Checksum: MD5:<hex>`, which clients check the download against.
@@ -35,7 +37,7 @@ export function addNextcloudHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (req, reply) => {
     const doc = written.get(req);
     if (doc && (reply.statusCode === 201 || reply.statusCode === 204)) {
-      void reply.header('oc-fileid', doc._id);
+      void reply.header('oc-fileid', davFileId(doc._id, instanceOf(req)));
       const etag = reply.getHeader('etag');
       if (!isDir(doc) && typeof etag === 'string') void reply.header('oc-etag', etag);
       const mtime = askedMtime(req);

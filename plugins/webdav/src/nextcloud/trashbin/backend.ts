@@ -5,6 +5,7 @@ import {
 import { clark, DavErrors, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type QName } from '@cozy-ts/dav';
 import { OC_NS, etagOf } from '../../files-backend.ts';
 import { NC_NS } from '../backend.ts';
+import { davFileId, numericFileId } from '../file-ids.ts';
 import { candidateNames, deletionTime, memberName, originalLocation, originalName } from './names.ts';
 
 /** A resource of the trash bin: its home, `trash`, `restore`, or a trashed entry (top level or inside a trashed folder). */
@@ -201,9 +202,11 @@ export class TrashBackend implements DavBackend {
         return r.location;
       case 'nc:trashbin-deletion-time':
         return String(r.deleted);
+      // The ids the entry had before the trash (the Android app parses `oc:fileid` here too).
       case 'oc:id':
+        return davFileId(r.doc._id, this.inst);
       case 'oc:fileid':
-        return r.doc._id;
+        return String(numericFileId(r.doc._id));
       case 'oc:size':
         return String(await this.#size(r.doc));
       // Nextcloud's fixed answer for every trashed entry: it may be read and deleted.

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import {
-  isCozyError, isFile, type FileVersionDoc, type FilesActor, type FilesService, type InstanceRef, type RegularFileDoc,
+  isCozyError, isFile, type DocumentStore, type FileVersionDoc, type FilesActor, type FilesService, type InstanceRef, type RegularFileDoc,
 } from '@cozy-ts/kernel';
 import { DavErrors, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty } from '@cozy-ts/dav';
 import { etagOf } from '../../files-backend.ts';
+import { resolveClientFileId } from '../file-ids.ts';
 
 /** A resource of the versions home: itself, `versions`, `restore`, a file's versions, or one version. */
 export type VersionsResource = DavResource & (
@@ -37,6 +38,7 @@ export function versionNames(versions: FileVersionDoc[]): Map<string, FileVersio
 
 /**
  * Nextcloud's versions of one user (apps/files_versions's Sabre tree) over our versions: `/versions/<file id>/`
+ * (the numeric `oc:fileid`, see file-ids.ts)
  * lists a file's old contents, each a file named by its timestamp; `/restore` is where a version is MOVEd to
  * become current. The DAV methods see it read only; revert and delete are called by the MOVE and DELETE handlers
  * (`routes.ts`) and go to the files service. Built per request.
@@ -46,6 +48,7 @@ export class VersionsBackend implements DavBackend {
 
   constructor(
     private readonly files: FilesService,
+    private readonly store: DocumentStore,
     private readonly inst: InstanceRef,
     private readonly actor?: FilesActor,
   ) {}
@@ -61,8 +64,13 @@ export class VersionsBackend implements DavBackend {
     this.#versions.clear();
   }
 
-  /** A file of the tree (not a folder, not in the trash), by id; null otherwise. */
-  async #file(id: string): Promise<RegularFileDoc | null> {
+  /**
+   * A file of the tree (not a folder, not in the trash), by the id a client sent (Nextcloud's number, `oc:id`'s
+   * form, or our document id); null otherwise, 409 for a number more than one file has.
+   */
+  async #file(clientId: string): Promise<RegularFileDoc | null> {
+    const id = await resolveClientFileId(this.store, this.inst, clientId);
+    if (id === null) return null;
     try {
       const doc = await this.files.stat(this.inst, id);
       return isFile(doc) && !doc.trashed ? doc : null;

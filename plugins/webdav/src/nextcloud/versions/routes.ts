@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuthService, FilesService } from '@cozy-ts/kernel';
+import type { AuthService, DocumentStore, FilesService } from '@cozy-ts/kernel';
 import { DavErrors, mountDav, type DavContext, type DavCore, type DavReply } from '@cozy-ts/dav';
 import { userMountOf } from '../../user-mount.ts';
 import { authorizeHome, checkRestoreDestination, getWithName, refusedMethods } from '../trashbin/home.ts';
@@ -12,6 +12,8 @@ export interface VersionsDeps {
   core: DavCore;
   auth: AuthService;
   files: FilesService;
+  /** Where numeric file ids are mapped back to documents (`file-ids.ts`). */
+  store: DocumentStore;
   realm: string;
 }
 
@@ -58,7 +60,7 @@ export function mountVersions(app: FastifyInstance, deps: VersionsDeps): void {
     mountOf: userMountOf,
     resolve: async (req) => {
       const c = await authorizeHome(deps.auth, req, deps.realm, NEXTCLOUD_VERSIONS_BASE);
-      return { backend: new VersionsBackend(deps.files, c.inst, c.actor), namespace: `${c.inst.domain}#versions`, principal: `${c.who.kind}:${c.who.subject}` };
+      return { backend: new VersionsBackend(deps.files, deps.store, c.inst, c.actor), namespace: `${c.inst.domain}#versions`, principal: `${c.who.kind}:${c.who.subject}` };
     },
     methods: { ...refusedMethods(), MOVE: revert, DELETE: remove, GET: get(false), HEAD: get(true) },
   });
