@@ -156,4 +156,31 @@ t.test('the Nextcloud desktop sync client (nextcloudcmd) syncs both ways', { ski
     t.same(await serverTree(), tree, 'no server entry changed, not even its revision');
     t.same((await readdir(local)).filter((n) => !n.startsWith('.sync_')).sort(), localNames);
   });
+
+  await t.test('a journal from before numeric file ids (our document ids as oc:id) moves to the new ids', { skip: noSqlite && 'sqlite3 is not installed' }, async (t) => {
+    const journal = L((await readdir(local)).find((n) => /^\.sync_.*\.db$/.test(n)) as string);
+    const sql = async (text: string) => (await run('sqlite3', [journal, text])).stdout.trim();
+    const paths = (await sql('SELECT path FROM metadata')).split('\n');
+    const docs = new Map(await Promise.all(paths.map(async (p) => [p, (await files.statByPath(env.inst, `/${p}`))._id] as const)));
+    // What the journal held when oc:id was the document id.
+    await sql(`BEGIN; ${[...docs].map(([p, id]) => `UPDATE metadata SET fileid = '${id}' WHERE path = '${p.replace(/'/g, "''")}';`).join(' ')} COMMIT;`);
+    // A rename on the server is found by file id: with the journal's old id it cannot be, so it is a download, once.
+    const rename = async (from: string, to: string) =>
+      t.equal((await dav(env, 'MOVE', from, { headers: { destination: `${env.url}${encodeURI(to.slice(1))}` } })).status, 201, `MOVE ${from}`);
+    await rename('/Documents/moved top.txt', '/Documents/top again.txt');
+    const upgrade = await sync();
+    t.same(upgrade.jobs, { PUT: 0, GET: 1, MKCOL: 0, DELETE: 0, MOVE: 0 }, 'the renamed file downloaded again, nothing else');
+    t.equal(await readFile(L('Documents/top again.txt'), 'utf8'), 'at the top');
+    await t.rejects(stat(L('Documents/moved top.txt')), 'the old name gone');
+    const ids = new Map((await sql('SELECT path, fileid FROM metadata')).split('\n').map((l) => l.split('|') as [string, string]));
+    for (const [p, id] of docs) {
+      const now = p === 'Documents/moved top.txt' ? 'Documents/top again.txt' : p;
+      t.equal(ids.get(now), davFileId(id, env.inst), `${now}: the new id`);
+    }
+    await rename('/Documents/top again.txt', '/top.txt');
+    const after = await sync();
+    t.same(after.jobs, { PUT: 0, GET: 0, MKCOL: 0, DELETE: 0, MOVE: 0 }, 'from then on renames are renames');
+    t.match(after.log, /Rename detected \(down\)/);
+    t.equal(await readFile(L('top.txt'), 'utf8'), 'at the top');
+  });
 });
