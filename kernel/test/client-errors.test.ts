@@ -42,6 +42,10 @@ t.test('errors raised before routing are JSON:API documents too, not fastify\'s 
     errors: [{ status: '431', title: 'Request Header Fields Too Large', code: 'COZY_ERR_HTTP_HEADER_OVERFLOW', detail: 'Exceeded maximum allowed HTTP header size' }],
   });
 
+  const headOverflow = await raw(port, `HEAD /hello/ HTTP/1.1\r\nHost: alice.localhost\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`);
+  t.equal(headOverflow.status, 431, 'the same for HEAD');
+  t.equal(headOverflow.body, '', 'without a body after the head, which a client would read as garbage');
+
   const garbage = await raw(port, 'GARBAGE\r\n\r\n');
   t.equal(garbage.status, 400, 'a request line that is not HTTP');
   t.match(JSON.parse(garbage.body), { errors: [{ status: '400', code: 'COZY_ERR_HTTP_MALFORMED' }] });

@@ -21,14 +21,20 @@ function parserError(err: NodeJS.ErrnoException): { status: number; code: string
   return { status: 400, code: 'COZY_ERR_HTTP_MALFORMED', detail: 'Malformed HTTP request' };
 }
 
+/** An answer to HEAD has no body: a client reads any bytes after the head as garbage (or as its next answer). */
+function isHead(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): boolean {
+  return err.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+}
+
 /** fastify's clientErrorHandler, as its default one (nothing to answer on a reset socket), with a JSON:API body. */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+export function clientErrorHandler(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const { status, code, detail } = parserError(err);
   const title = STATUS_CODES[status] ?? 'Error';
   const body = JSON.stringify({ errors: [{ status: String(status), title, code, detail }] });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${title}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vnd.api+json\r\nConnection: close\r\n\r\n${body}`);
+    const head = `HTTP/1.1 ${status} ${title}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vnd.api+json\r\nConnection: close\r\n\r\n`;
+    socket.write(isHead(err) ? head : head + body);
   }
   socket.destroy(err);
 }
