@@ -128,3 +128,20 @@ t.test('_changes of a doctype without database is a 404; an invalid since a 400'
   t.equal((await call('GET', `/data/${TYPE}/_changes?since=garbage`, TYPE)).statusCode, 400);
   t.equal((await call('GET', `/data/${TYPE}/_changes?since=now`, TYPE)).json().results.length, 0);
 });
+
+t.test('a $regex chosen to backtrack exponentially in the _selector filter answers at once; backreferences are a 400', async (t) => {
+  const { call, tk, inst } = await setup(t);
+  // The filter runs the pattern here: with V8's backtracking engine alone, this title holds the thread for minutes.
+  await write(tk, inst, [{ _id: 'evil', title: `${'a'.repeat(32)}!` }, { _id: 'ok', title: 'abc' }]);
+  const url = `/data/${TYPE}/_changes?filter=_selector`;
+  const started = Date.now();
+  const res = await call('POST', url, TYPE, { selector: { title: { $regex: '^(a+)+$' } } });
+  t.equal(res.statusCode, 200);
+  t.same(res.json().results, []);
+  t.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`);
+  t.same((await call('POST', url, TYPE, { selector: { title: { $regex: '^ab' } } })).json().results.map((r: { id: string }) => r.id), ['ok']);
+  for (const pattern of ['^(a+)+\\1$', '(?=a)a']) {
+    const refused = await call('POST', url, TYPE, { selector: { title: { $regex: pattern } } });
+    t.equal(refused.statusCode, 400, pattern);
+  }
+});
