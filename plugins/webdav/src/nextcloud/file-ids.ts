@@ -106,12 +106,15 @@ export async function docIdOfNumber(store: DocumentStore, inst: InstanceRef, n: 
 }
 
 async function byPrefix(store: DocumentStore, inst: InstanceRef, prefix: string): Promise<string[]> {
-  // Two rows are enough to tell one from many; the filter keeps the answer right whatever the collation.
+  // `_all_docs` orders ids by their bytes, so the range holds exactly the ids with this prefix (filtered again all
+  // the same); two rows are enough to tell one from many.
   const res = await store.allDocs(inst, FILES_DOCTYPE, { startkey: prefix, endkey: `${prefix}\ufff0`, limit: 2 });
   return res.rows.map((r) => r.id ?? r.key).filter((id) => id.startsWith(prefix));
 }
 
-async function byScan(store: DocumentStore, inst: InstanceRef, n: number, page: number): Promise<string[]> {
+async function byScan(store: DocumentStore, inst: InstanceRef, n: number, pageSize: number): Promise<string[]> {
+  // Each page after the first starts at the previous last id (inclusive): at least 2 rows to move on.
+  const page = Math.max(1, Math.floor(pageSize));
   const found: string[] = [];
   let startkey: string | undefined;
   for (;;) {
@@ -126,10 +129,11 @@ async function byScan(store: DocumentStore, inst: InstanceRef, n: number, page: 
 }
 
 /**
- * The document id a client's file id names: numbers mapped back (404 when none, 409 when ambiguous); a number no
- * document has is tried as a document id too (an imported id made of digits); any other text is the id itself.
+ * The document id a client's file id names, for the caller to look up (and answer 404 when there is none): a
+ * number mapped back (409 when ambiguous), or, when no document has that number, the text as a document id (an
+ * imported id made of digits); any other text is the id itself.
  */
-export async function resolveClientFileId(store: DocumentStore, inst: InstanceRef, text: string): Promise<string | null> {
+export async function resolveClientFileId(store: DocumentStore, inst: InstanceRef, text: string): Promise<string> {
   const parsed = parseClientFileId(text, inst);
   if ('docId' in parsed) return parsed.docId;
   return (await docIdOfNumber(store, inst, parsed.number)) ?? text;

@@ -70,7 +70,6 @@ export class VersionsBackend implements DavBackend {
    */
   async #file(clientId: string): Promise<RegularFileDoc | null> {
     const id = await resolveClientFileId(this.store, this.inst, clientId);
-    if (id === null) return null;
     try {
       const doc = await this.files.stat(this.inst, id);
       return isFile(doc) && !doc.trashed ? doc : null;
