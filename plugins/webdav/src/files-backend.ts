@@ -203,9 +203,14 @@ export class FilesDavBackend implements DavBackend {
     return this.#resource(path, await mapped(this.files.createDir(this.inst, { dirId: parent._id, name: baseName(path) }, { actor: this.actor })));
   }
 
-  /** DELETE moves the entry to the trash, as cozy's apps do; it can be restored from /files or the Drive app. */
+  /**
+   * DELETE moves the entry to the trash, as cozy's apps do; it can be restored from /files or the Drive app.
+   * ifMatch: the revision seen at the request's path, so a DELETE racing a MOVE of the same entry never trashes
+   * it at the place it was moved to (412 instead).
+   */
   delete(resource: DavResource): Promise<void> {
-    return this.#mutate(() => mapped(this.files.trash(this.inst, this.#doc(resource)._id, { actor: this.actor })).then(() => undefined));
+    const doc = this.#doc(resource);
+    return this.#mutate(() => mapped(this.files.trash(this.inst, doc._id, { ifMatch: doc._rev, actor: this.actor })).then(() => undefined));
   }
 
   copy(source: DavResource, destination: string, depth: '0' | 'infinity'): Promise<void> {
@@ -231,7 +236,10 @@ export class FilesDavBackend implements DavBackend {
 
   async #move(source: DavResource, destination: string): Promise<void> {
     const parent = await this.#parentDir(destination);
-    await mapped(this.files.update(this.inst, this.#doc(source)._id, { dirId: parent._id, name: baseName(destination) }, { actor: this.actor }));
+    const doc = this.#doc(source);
+    // ifMatch: the entry is moved by id, so without it a second concurrent MOVE of the same path would move the
+    // entry again from wherever the first one put it, and both answer 201 (412 instead).
+    await mapped(this.files.update(this.inst, doc._id, { dirId: parent._id, name: baseName(destination) }, { ifMatch: doc._rev, actor: this.actor }));
   }
 
   #deadProps(doc: FileDoc): DeadProperty[] {
