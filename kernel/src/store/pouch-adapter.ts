@@ -158,6 +158,12 @@ interface PoolEntry {
   /** Operations running on the handle: it is never closed under them. */
   users: number;
   lastUsed: number;
+  /** Called when `users` drops to 0 (a destroy waiting for the operations already running). */
+  idle: Array<() => void>;
+}
+
+function whenIdle(entry: PoolEntry): Promise<void> {
+  return entry.users === 0 ? Promise.resolve() : new Promise((resolve) => entry.idle.push(resolve));
 }
 
 /** How many databases stay open at once; each LevelDB holds ~4 file descriptors and ~50 KiB of native memory. */
@@ -193,7 +199,7 @@ export class PouchAdapter implements StoreAdapter {
     if (entry) {
       this.#pool.delete(db);
     } else {
-      entry = { handle: this.#openNew(db), users: 0, lastUsed: 0 };
+      entry = { handle: this.#openNew(db), users: 0, lastUsed: 0, idle: [] };
       const opening = entry.handle;
       // A failed open must not poison the pool; a later handle for the same name must not be dropped either.
       opening.catch(() => this.#pool.get(db)?.handle === opening && this.#pool.delete(db));
@@ -205,6 +211,7 @@ export class PouchAdapter implements StoreAdapter {
       return await fn(await entry.handle);
     } finally {
       entry.users--;
+      if (entry.users === 0) for (const resolve of entry.idle.splice(0)) resolve();
       this.#evict();
     }
   }
@@ -234,6 +241,10 @@ export class PouchAdapter implements StoreAdapter {
 
   async #openNew(db: string): Promise<PouchDatabase> {
     await this.#closing.get(db);
+    return this.#open(db);
+  }
+
+  async #open(db: string): Promise<PouchDatabase> {
     await mkdir(this.#root, { recursive: true });
     const dir = this.#dir(db);
     const { PouchDB, leveldown } = loadPouch();
@@ -255,13 +266,29 @@ export class PouchAdapter implements StoreAdapter {
     await mkdir(this.#dir(db), { recursive: true });
   }
 
+  /**
+   * The handle leaves the pool at once, so operations that come later wait (as for a close) and then open a new,
+   * empty database; operations already running on it finish first. Destroying it under them closed LevelDB
+   * beneath their feet: IO errors (500s) and calls that never answered.
+   */
   async destroyDatabase(db: string): Promise<void> {
     assertDatabaseName(db);
-    if (!this.#pool.has(db) && !(await isDirectory(this.#dir(db)))) return;
-    // destroy() also drops the view and mango indexes PouchDB keeps in sibling directories.
-    await this.#with(db, (handle) => guard(db, 'db', () => handle.destroy()));
+    const entry = this.#pool.get(db);
+    if (!entry && !(await isDirectory(this.#dir(db)))) return;
     this.#pool.delete(db);
-    await rm(this.#dir(db), { recursive: true, force: true });
+    const previous = this.#closing.get(db);
+    const destroyed = (async () => {
+      await previous;
+      if (entry) await whenIdle(entry);
+      const handle = entry ? await entry.handle : await this.#open(db);
+      // destroy() also drops the view and mango indexes PouchDB keeps in sibling directories.
+      await guard(db, 'db', () => handle.destroy());
+      await rm(this.#dir(db), { recursive: true, force: true });
+    })();
+    const settled = destroyed.then(() => undefined, () => undefined);
+    this.#closing.set(db, settled);
+    void settled.then(() => this.#closing.get(db) === settled && this.#closing.delete(db));
+    await destroyed;
   }
 
   async databaseExists(db: string): Promise<boolean> {
