@@ -298,7 +298,9 @@ export function buildBatch(routes: readonly RouteTemplate[], ctx: CorpusContext,
     const withHeaders = (req: HostileRequest, h: Record<string, string | string[]>): HostileRequest => ({ ...req, headers: { ...req.headers, ...h } });
     const bodyKind = tpl.body === 'none' || tpl.body === 'bytes' ? 'json' : tpl.body;
     for (let i = 0; i < perKind; i++) {
-      for (const cat of ['malformed', 'types', 'huge', 'deep', 'proto', 'arrays'] as const) {
+      // A route that reads no body gets one stray body (it must be ignored or refused); the others get every kind.
+      const cats = tpl.body === 'none' ? (['malformed'] as const) : (['malformed', 'types', 'huge', 'deep', 'proto', 'arrays'] as const);
+      for (const cat of cats) {
         const body = pick(rng, bodiesFor(bodyKind, cat));
         const req = base(`body-${cat}`, { body });
         req.headers['content-type'] = contentTypeOf(bodyKind) as string;
