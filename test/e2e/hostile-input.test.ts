@@ -335,45 +335,38 @@ t.test('a malicious tenant gets clear 4xx answers from every route family, and n
   await t.test('lying and interrupted uploads leave the content as it was', async (t) => {
     const bearer = { authorization: `Bearer ${attacker.token}` };
     const dav = { authorization: attacker.basic };
-    const before = await setup.ok(attacker.host, 'GET', `/files/download/${attacker.ids.file}`, bearer);
-    const wrongMd5 = await setup.call(attacker.host, 'PUT', `/files/${attacker.ids.file}`, { ...bearer, 'content-type': 'text/plain', 'content-md5': createHash('md5').update('other').digest('base64') }, 'new content');
+    // A file of its own: the batch may have renamed, moved or trashed the others (legitimately).
+    const created = await setup.ok(attacker.host, 'POST', '/files/io.cozy.files.root-dir?Type=file&Name=upload-target.txt', { ...bearer, 'content-type': 'text/plain' }, 'the original content');
+    const id = (JSON.parse(created.body) as { data: { id: string } }).data.id;
+    const wrongMd5 = await setup.call(attacker.host, 'PUT', `/files/${id}`, { ...bearer, 'content-type': 'text/plain', 'content-md5': createHash('md5').update('other').digest('base64') }, 'new content');
     t.ok(wrongMd5.status >= 400 && wrongMd5.status < 500, `a Content-MD5 that does not match → ${wrongMd5.status}`);
-    const lyingLength = `PUT /files/${attacker.ids.file} HTTP/1.1\r\nHost: ${attacker.host}\r\nAuthorization: Bearer ${attacker.token}\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n${'z'.repeat(5000)}`;
-    await sendRaw(server.port, lyingLength, 500);
-    const davCut = `PUT /dav/files/fuzz/victim.txt HTTP/1.1\r\nHost: ${attacker.host}\r\nAuthorization: ${attacker.basic}\r\nContent-Length: 100000\r\n\r\n${'z'.repeat(5000)}`;
-    await sendRaw(server.port, davCut, 500);
-    const ncCut = `PUT /remote.php/webdav/fuzz/victim.txt HTTP/1.1\r\nHost: ${attacker.host}\r\nAuthorization: ${attacker.basic}\r\nContent-Length: 100000\r\n\r\n${'z'.repeat(5000)}`;
-    await sendRaw(server.port, ncCut, 500);
+    const cut = (path: string, auth: string) =>
+      sendRaw(server.port, `PUT ${path} HTTP/1.1\r\nHost: ${attacker.host}\r\nAuthorization: ${auth}\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n${'z'.repeat(5000)}`, 500);
+    await cut(`/files/${id}`, `Bearer ${attacker.token}`);
+    await cut('/dav/files/upload-target.txt', attacker.basic);
+    await cut('/remote.php/webdav/upload-target.txt', attacker.basic);
     counts.set('uploads', (counts.get('uploads') ?? 0) + 4);
     // The server notices the closed sockets on its own time.
     await new Promise((r) => setTimeout(r, 300));
-    const after = await setup.ok(attacker.host, 'GET', `/files/download/${attacker.ids.file}`, bearer);
-    t.equal(after.body, before.body, 'the file still has its old content');
-    // The batch may have renamed or moved it (PATCH with a valid body is legitimate): read it where it is now.
-    type Stat = { data: { attributes: { name: string; dir_id: string; path?: string } } };
-    const stat = (id: string) => setup.ok(attacker.host, 'GET', `/files/${id}`, bearer).then((r) => (JSON.parse(r.body) as Stat).data.attributes);
-    const file = await stat(attacker.ids.file);
-    const dir = await stat(file.dir_id);
-    const davPath = `${dir.path === '/' ? '' : dir.path}/${file.name}`.split('/').map(encodeURIComponent).join('/');
-    const viaDav = await setup.ok(attacker.host, 'GET', `/dav/files${davPath}`, dav);
-    t.equal(viaDav.body, before.body, 'and WebDAV serves the same');
-    const listing = JSON.parse((await setup.ok(attacker.host, 'GET', `/files/${attacker.ids.dir}`, bearer)).body) as { included?: Array<{ attributes: { name: string } }> };
-    t.notOk((listing.included ?? []).some((e) => /victim/.test(e.attributes.name) && e.attributes.name !== 'victim.txt'), 'no half-written sibling is left');
+    t.equal((await setup.ok(attacker.host, 'GET', `/files/download/${id}`, bearer)).body, 'the original content', 'the file still has its old content');
+    t.equal((await setup.ok(attacker.host, 'GET', '/dav/files/upload-target.txt', dav)).body, 'the original content', 'and WebDAV serves the same');
+    const root = JSON.parse((await setup.ok(attacker.host, 'GET', '/files/io.cozy.files.root-dir', bearer)).body) as { included?: Array<{ attributes: { name: string } }> };
+    t.same((root.included ?? []).map((e) => e.attributes.name).filter((n) => n.includes('upload-target')), ['upload-target.txt'], 'no half-written sibling is left');
   });
 
   await t.test('concurrent MOVEs of one path: one wins, the others are refused', async (t) => {
     const dav = { authorization: attacker.basic };
     for (const base of ['/dav/files', '/remote.php/webdav']) {
-      await setup.ok(attacker.host, 'PUT', `${base}/fuzz/race.txt`, dav, 'race');
+      await setup.ok(attacker.host, 'PUT', `${base}/race.txt`, dav, 'race');
       const moves = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-        setup.call(attacker.host, 'MOVE', `${base}/fuzz/race.txt`, { ...dav, destination: `http://${attacker.host}${base}/fuzz/race-${i}.txt` })));
+        setup.call(attacker.host, 'MOVE', `${base}/race.txt`, { ...dav, destination: `http://${attacker.host}${base}/race-${i}.txt` })));
       counts.set('races', (counts.get('races') ?? 0) + moves.length);
       const statuses = moves.map((m) => m.status);
       t.equal(statuses.filter((s) => s >= 200 && s < 300).length, 1, `${base}: one MOVE moved the file (${statuses.join(',')})`);
       t.ok(statuses.every((s) => s < 500), 'no 5xx');
       const winner = statuses.findIndex((s) => s >= 200 && s < 300);
-      t.equal((await setup.call(attacker.host, 'GET', `${base}/fuzz/race-${winner}.txt`, dav)).body, 'race', 'the file is where the winner put it');
-      await setup.call(attacker.host, 'DELETE', `${base}/fuzz/race-${winner}.txt`, dav);
+      t.equal((await setup.call(attacker.host, 'GET', `${base}/race-${winner}.txt`, dav)).body, 'race', 'the file is where the winner put it');
+      await setup.call(attacker.host, 'DELETE', `${base}/race-${winner}.txt`, dav);
     }
   });
 
