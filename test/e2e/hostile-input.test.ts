@@ -354,6 +354,28 @@ t.test('a malicious tenant gets clear 4xx answers from every route family, and n
     t.same((root.included ?? []).map((e) => e.attributes.name).filter((n) => n.includes('upload-target')), ['upload-target.txt'], 'no half-written sibling is left');
   });
 
+  await t.test('JSON bodies over the body limit are a 413 in the route\'s error shape', async (t) => {
+    const big = `{"title":"${'x'.repeat(4 * 1024 * 1024)}"}`;
+    const bearer = { authorization: `Bearer ${attacker.token}`, 'content-type': 'application/json' };
+    const routes: Array<[string, string, 'jsonapi' | 'couch']> = [
+      ['POST', '/data/io.cozy.fuzzdocs/', 'couch'], ['POST', '/data/io.cozy.fuzzdocs/_bulk_docs', 'couch'], ['POST', '/files/_find', 'jsonapi'],
+      ['POST', '/jobs/triggers', 'jsonapi'], ['PUT', '/settings/instance', 'jsonapi'], ['POST', '/permissions', 'jsonapi'], ['POST', '/notifications', 'jsonapi'],
+    ];
+    for (const [method, path, shape] of routes) {
+      const req: HostileRequest = { family: 'oversize', kind: 'oversize', server: 'public', method, path, headers: { host: attacker.host, ...bearer }, body: big, shape, tenant: 'attacker' };
+      // Over a raw socket, with only the start of the body: the server answers from Content-Length, and closing a
+      // socket with unread bytes resets it (TCP), which would lose the answer on the client's side.
+      const head = Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`).join('\r\n');
+      const raw = await sendRaw(server.port, `${method} ${path} HTTP/1.1\r\n${head}\r\nContent-Length: ${big.length}\r\n\r\n${big.slice(0, 1000)}`);
+      counts.set('oversize', (counts.get('oversize') ?? 0) + 1);
+      const [status = '0', headers = '', body = ''] = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(raw)?.slice(1) ?? [];
+      const contentType = /^content-type: *(.*)$/im.exec(headers)?.[1] ?? '';
+      t.equal(Number(status), 413, `${method} ${path}`);
+      t.equal(shapeProblem(req, { status: Number(status), headers: { 'content-type': contentType }, body, ms: 0 }), null, 'in its error shape');
+    }
+    t.equal((await setup.call(attacker.host, 'GET', '/version')).status, 200, 'the server still answers');
+  });
+
   await t.test('concurrent MOVEs of one path: one wins, the others are refused', async (t) => {
     const dav = { authorization: attacker.basic };
     for (const base of ['/dav/files', '/remote.php/webdav']) {
