@@ -12,6 +12,25 @@ const LOW_SPACE_BYTES = 256 * 1024 * 1024;
 
 const backendOf = (ctx: PluginContext<VfsLocalConfig>) => ctx.container.resolve(LocalVfs);
 
+type StorageHealth = { status: 'ok' | 'degraded' | 'down'; detail?: string };
+/** The probe in flight per storage (a process may run several kernels, each with its own root). */
+const probing = new WeakMap<LocalVfs, Promise<StorageHealth>>();
+
+async function probeStorage(vfs: LocalVfs): Promise<StorageHealth> {
+  try {
+    const root = await vfs.prepare();
+    // A real write: access(W_OK) says yes to root on a read-only remount or a file in place of the folder.
+    const probe = join(root, `.cozy_health_${process.pid}`);
+    await writeFile(probe, '');
+    await unlink(probe);
+    const fs = await statfs(root);
+    const free = fs.bavail * fs.bsize;
+    return free < LOW_SPACE_BYTES ? { status: 'degraded', detail: `${free} bytes free` } : { status: 'ok' };
+  } catch (err) {
+    return { status: 'down', detail: `file storage not writable: ${(err as Error).message}` };
+  }
+}
+
 export default definePlugin<VfsLocalConfig>({
   manifest: {
     id: 'vfs-local',
@@ -41,18 +60,15 @@ export default definePlugin<VfsLocalConfig>({
     const removed = await vfs.cleanupAllTemporaries();
     ctx.log.info({ root, removedTemporaries: removed }, 'local file storage ready');
   },
-  async health(ctx) {
-    try {
-      const root = await backendOf(ctx).prepare();
-      // A real write: access(W_OK) says yes to root on a read-only remount or a file in place of the folder.
-      const probe = join(root, `.cozy_health_${process.pid}`);
-      await writeFile(probe, '');
-      await unlink(probe);
-      const fs = await statfs(root);
-      const free = fs.bavail * fs.bsize;
-      return free < LOW_SPACE_BYTES ? { status: 'degraded', detail: `${free} bytes free` } : { status: 'ok' };
-    } catch (err) {
-      return { status: 'down', detail: `file storage not writable: ${(err as Error).message}` };
+  health(ctx) {
+    // Concurrent checks (several /status requests at once) share one probe: each with its own would race on the
+    // probe file, one unlinking what another was about to, and report the storage down while it is fine.
+    const vfs = backendOf(ctx);
+    let probe = probing.get(vfs);
+    if (!probe) {
+      probe = probeStorage(vfs).finally(() => probing.delete(vfs));
+      probing.set(vfs, probe);
     }
+    return probe;
   },
 });

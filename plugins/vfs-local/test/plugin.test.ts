@@ -44,6 +44,8 @@ t.test('start() removes the temporaries a crashed process left, and /status repo
   const check = tk.kernel.healthChecks().find((c) => c.name === 'fs');
   t.ok(check, 'a health check is registered under cozy-stack\'s `fs` key');
   t.match(await check?.run(), { status: /^(ok|degraded)$/ });
+  const together = await Promise.all(Array.from({ length: 20 }, () => check?.run()));
+  t.same(together.filter((r) => r?.status === 'down'), [], 'twenty checks at once: none races another on the probe file');
   await rm(root, { recursive: true });
   await writeFile(root, 'not a folder');
   t.match(await check?.run(), { status: 'down' }, 'down when the root is not a writable folder');
