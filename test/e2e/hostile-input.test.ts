@@ -153,14 +153,6 @@ function shapeProblem(req: HostileRequest, ans: HostileAnswer): string | null {
   return `an error body not in the ${req.shape} shape`;
 }
 
-/**
- * A known bug outside this test's reach (plugins/vfs-local, the lead's): its health probe writes and unlinks
- * `.cozy_health_<pid>` under the files root, so two /status requests at once race and one reports 502.
- */
-function knownBug(req: HostileRequest, ans: HostileAnswer): boolean {
-  return req.path.startsWith('/status') && ans.status === 502 && ans.body.includes('file storage not writable: ENOENT');
-}
-
 /** The replication endpoints /data documents as not implemented answer 501, which is what 501 is for. */
 function notImplemented(req: HostileRequest, ans: HostileAnswer): boolean {
   return ans.status === 501 && req.family === 'data' && /"error":"not_implemented"/.test(ans.body);
@@ -213,7 +205,6 @@ t.test('a malicious tenant gets clear 4xx answers from every route family, and n
   const batch = buildBatch(only ? ROUTES.filter((r) => r.family === only) : ROUTES, ctx, SEED, PER_KIND);
   const problems = new Map<string, string[]>();
   const counts = new Map<string, number>();
-  const known: string[] = [];
   const note = (family: string, msg: string) => problems.set(family, [...(problems.get(family) ?? []), msg]);
   let crashed: string | null = null;
   let sinceCheck = 0;
@@ -225,9 +216,7 @@ t.test('a malicious tenant gets clear 4xx answers from every route family, and n
       counts.set(req.family, (counts.get(req.family) ?? 0) + 1);
       const found: string[] = [];
       if (ans.status === 0) found.push(`no answer: ${ans.body}`);
-      if (ans.status >= 500 && knownBug(req, ans)) {
-        known.push(`${describe(req)} → ${ans.status} ${ans.body.slice(0, 200)}`);
-      } else if (ans.status >= 500 && !notImplemented(req, ans)) found.push(`status ${ans.status}`);
+      if (ans.status >= 500 && !notImplemented(req, ans)) found.push(`status ${ans.status}`);
       if (ans.body.includes(secret)) found.push('LEAK of the other tenant\'s data');
       if (req.kind === 'cross-tenant' && !req.open && ans.status > 0 && ans.status < 300 && !goneClient(req, ans)) found.push(`a foreign credential was accepted (${ans.status})`);
       const shape = ans.status > 0 ? shapeProblem(req, ans) : null;
@@ -242,8 +231,6 @@ t.test('a malicious tenant gets clear 4xx answers from every route family, and n
     const alive = await setup.call(attacker.host, 'GET', '/version');
     t.equal(alive.status, 200, 'the server still answers');
     if (process.env.COZY_HOSTILE_REPORT) await writeFile(process.env.COZY_HOSTILE_REPORT, JSON.stringify({ ...Object.fromEntries(problems), serverLog: server.output().split('\n') }, null, 1));
-    // Owned by another developer: reported, kept visible here without failing the run.
-    if (known.length > 0) t.fail(`${known.length} answers hit the known /status race: ${known[0]}`, { todo: 'vfs-local health check: concurrent probes share one file name' });
     for (const [family, n] of [...counts].sort()) {
       const list = problems.get(family) ?? [];
       if (list.length === 0) t.pass(`${family}: ${n} requests, all answered well`);
