@@ -79,6 +79,34 @@ export function dav(env: WebdavEnv, method: string, path: string, init: { header
   return fetch(`${env.url}${path.replace(/^\//, '')}`, { method, headers: { authorization: env.basic, ...init.headers }, body: init.body });
 }
 
+const OC_NS = 'http://owncloud.org/ns';
+const NC_NS = 'http://nextcloud.org/ns';
+
+/** One response of a multistatus: found properties (`oc:`/`nc:`-prefixed local name -> inner XML) and 404 names. */
+export interface MultistatusEntry {
+  found: Map<string, string>;
+  missing: Set<string>;
+}
+
+/** The responses of a multistatus as our server writes it (`D:` prefix, other namespaces declared inline), by decoded href. */
+export function parseMultistatus(body: string): Map<string, MultistatusEntry> {
+  const out = new Map<string, MultistatusEntry>();
+  for (const [, response] of body.matchAll(/<D:response>([\s\S]*?)<\/D:response>/g)) {
+    const href = decodeURIComponent(/<D:href>([^<]*)<\/D:href>/.exec(response as string)?.[1] ?? '');
+    const found = new Map<string, string>();
+    const missing = new Set<string>();
+    for (const [, props, status] of (response as string).matchAll(/<D:propstat><D:prop>([\s\S]*?)<\/D:prop><D:status>HTTP\/1.1 (\d+)[^<]*<\/D:status>/g)) {
+      for (const m of (props as string).matchAll(/<(?:D:)?([\w-]+)(?: xmlns="([^"]*)")?(?:\/>|>([\s\S]*?)<\/(?:D:)?\1>)/g)) {
+        const key = `${m[2] === OC_NS ? 'oc:' : m[2] === NC_NS ? 'nc:' : ''}${m[1]}`;
+        if (status === '200') found.set(key, m[3] ?? '');
+        else missing.add(key);
+      }
+    }
+    out.set(href, { found, missing });
+  }
+  return out;
+}
+
 export const PROPFIND_ALL = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>';
 
 export interface TwoProcessReply {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { FILES } from '@cozy-ts/kernel';
 import { davFileId, numericFileId } from '../src/nextcloud/file-ids.ts';
-import { basicHeader, dav, raw, startTwoDavProcesses, startWebdav, type RawResponse, type TwoProcessSend } from './helpers.ts';
+import { basicHeader, dav, parseMultistatus, raw, startTwoDavProcesses, startWebdav, type RawResponse, type TwoProcessSend } from './helpers.ts';
 
 const OC = 'http://owncloud.org/ns';
 const NC = 'http://nextcloud.org/ns';
@@ -10,24 +10,6 @@ const NC_PROPS = `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="${OC
   <d:getetag/><oc:id/><oc:fileid/><oc:permissions/><oc:size/><oc:checksums/><oc:share-types/><oc:downloadURL/><oc:dDC/>
   <oc:data-fingerprint/><nc:is-encrypted/></d:prop></d:propfind>`;
 
-/** The responses of a multistatus, each as its href, found properties (local name → raw inner XML) and 404 names. */
-function parseMultistatus(body: string): Map<string, { found: Map<string, string>; missing: Set<string> }> {
-  const out = new Map<string, { found: Map<string, string>; missing: Set<string> }>();
-  for (const [, response] of body.matchAll(/<D:response>([\s\S]*?)<\/D:response>/g)) {
-    const href = decodeURIComponent(/<D:href>([^<]*)<\/D:href>/.exec(response as string)?.[1] ?? '');
-    const found = new Map<string, string>();
-    const missing = new Set<string>();
-    for (const [, props, status] of (response as string).matchAll(/<D:propstat><D:prop>([\s\S]*?)<\/D:prop><D:status>HTTP\/1.1 (\d+)[^<]*<\/D:status>/g)) {
-      for (const m of (props as string).matchAll(/<(?:D:)?([\w-]+)(?: xmlns="([^"]*)")?(?:\/>|>([\s\S]*?)<\/(?:D:)?\1>)/g)) {
-        const key = `${m[2] === OC ? 'oc:' : m[2] === NC ? 'nc:' : ''}${m[1]}`;
-        if (status === '200') found.set(key, m[3] ?? '');
-        else missing.add(key);
-      }
-    }
-    out.set(href, { found, missing });
-  }
-  return out;
-}
 
 function ocsMeta(res: RawResponse): { status: string; statuscode: number } {
   if (res.body.startsWith('{')) {

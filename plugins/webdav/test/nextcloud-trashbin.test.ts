@@ -1,7 +1,7 @@
 import t from 'tap';
 import { FILES, isCozyError } from '@cozy-ts/kernel';
 import { davFileId, docIdOfNumber, numericFileId } from '../src/nextcloud/file-ids.ts';
-import { basicHeader, raw, startWebdav, type RawResponse } from './helpers.ts';
+import { basicHeader, parseMultistatus, raw, startWebdav, type RawResponse } from './helpers.ts';
 
 const OC = 'http://owncloud.org/ns';
 const NC = 'http://nextcloud.org/ns';
@@ -21,29 +21,6 @@ function encodePath(href: string): string {
   return href.split('/').map(encodeURIComponent).join('/');
 }
 
-interface Entry {
-  found: Map<string, string>;
-  missing: Set<string>;
-}
-
-/** The responses of a multistatus by decoded href: found properties (prefixed local name → inner XML) and 404 names. */
-function parseMultistatus(body: string): Map<string, Entry> {
-  const out = new Map<string, Entry>();
-  for (const [, response] of body.matchAll(/<D:response>([\s\S]*?)<\/D:response>/g)) {
-    const href = decodeURIComponent(/<D:href>([^<]*)<\/D:href>/.exec(response as string)?.[1] ?? '');
-    const found = new Map<string, string>();
-    const missing = new Set<string>();
-    for (const [, props, status] of (response as string).matchAll(/<D:propstat><D:prop>([\s\S]*?)<\/D:prop><D:status>HTTP\/1.1 (\d+)[^<]*<\/D:status>/g)) {
-      for (const m of (props as string).matchAll(/<(?:D:)?([\w-]+)(?: xmlns="([^"]*)")?(?:\/>|>([\s\S]*?)<\/(?:D:)?\1>)/g)) {
-        const key = `${m[2] === OC ? 'oc:' : m[2] === NC ? 'nc:' : ''}${m[1]}`;
-        if (status === '200') found.set(key, m[3] ?? '');
-        else missing.add(key);
-      }
-    }
-    out.set(href, { found, missing });
-  }
-  return out;
-}
 
 t.test('the Nextcloud trash bin over our trash: list, download, restore, destroy, empty', async (t) => {
   const env = await startWebdav(t);

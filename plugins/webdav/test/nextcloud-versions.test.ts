@@ -1,26 +1,14 @@
 import t from 'tap';
 import { FILES } from '@cozy-ts/kernel';
 import { numericFileId } from '../src/nextcloud/file-ids.ts';
-import { basicHeader, raw, startWebdav } from './helpers.ts';
+import { basicHeader, parseMultistatus as parseEntries, raw, startWebdav } from './helpers.ts';
+
+/** Each response's found properties, by href. */
+const parseMultistatus = (body: string): Map<string, Map<string, string>> => new Map([...parseEntries(body)].map(([href, e]) => [href, e.found]));
 
 /** What ReadFileVersionsRemoteOperation (Nextcloud Android library) asks, as Jackrabbit writes it. */
 const VERSION_PROPS = `<?xml version="1.0" encoding="UTF-8" standalone="no"?><D:propfind xmlns:D="DAV:"><D:prop>
 <D:displayname/><D:getcontenttype/><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>`;
-
-/** The responses of a multistatus by decoded href, each with its found DAV: properties (local name → inner XML). */
-function parseMultistatus(body: string): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>();
-  for (const [, response] of body.matchAll(/<D:response>([\s\S]*?)<\/D:response>/g)) {
-    const href = decodeURIComponent(/<D:href>([^<]*)<\/D:href>/.exec(response as string)?.[1] ?? '');
-    const found = new Map<string, string>();
-    for (const [, props, status] of (response as string).matchAll(/<D:propstat><D:prop>([\s\S]*?)<\/D:prop><D:status>HTTP\/1.1 (\d+)[^<]*<\/D:status>/g)) {
-      if (status !== '200') continue;
-      for (const m of (props as string).matchAll(/<D:([\w-]+)(?:\/>|>([\s\S]*?)<\/D:\1>)/g)) found.set(m[1] as string, m[2] ?? '');
-    }
-    out.set(href, found);
-  }
-  return out;
-}
 
 /** Unix seconds used as X-OC-Mtime, as the apps send them. */
 const T1 = 1_700_000_000;
