@@ -19,6 +19,9 @@ export async function settingsRoutes(app: FastifyInstance, { ctx }: { ctx: Plugi
   const sessions = ctx.use(SESSIONS);
   const devices = ctx.use(DEVICE_PASSWORDS);
 
+  // JSON:API clients send their documents as such (PUT /settings/instance), as to /data and /files.
+  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
   app.addHook('onSend', async (_req, reply, payload) => {
     if (reply.getHeader('content-type')?.toString().startsWith('application/json')) reply.type(JSONAPI_CONTENT_TYPE);
     return payload;

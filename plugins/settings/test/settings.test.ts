@@ -65,6 +65,15 @@ t.test('PUT /settings/instance updates with the current rev, 409 on a stale one,
 
   const missing = await call('PUT', '/settings/instance', 'io.cozy.settings', { nope: true });
   t.equal(missing.statusCode, 400);
+
+  // As a JSON:API document, the way cozy-stack's documentation sends it.
+  const asJsonApi = await tk.kernel.app.inject({
+    method: 'PUT', url: '/settings/instance',
+    headers: { host: 'alice.example', authorization: `Bearer ${await tk.kernel.auth.issueToken(inst, 'cli', { subject: 'test', scope: 'io.cozy.settings' })}`, 'content-type': 'application/vnd.api+json' },
+    payload: JSON.stringify(body(byCli.json().data.meta.rev, { ...byCli.json().data.attributes, tz: 'Europe/Berlin' })),
+  });
+  t.equal(asJsonApi.statusCode, 200, 'application/vnd.api+json is read');
+  t.equal(asJsonApi.json().data.attributes.tz, 'Europe/Berlin');
 });
 
 t.test('GET /settings/capabilities', async (t) => {
