@@ -17,7 +17,7 @@ export function enableLinearRegexpFallback(): void {
   enabled = true;
 }
 
-/** Whether V8's linear-time engine runs this pattern (no backreferences, no lookarounds). */
+/** Whether V8's linear-time engine runs this pattern (never backreferences; lookarounds depend on the V8 version). */
 function linearTime(pattern: string): boolean {
   try {
     new RegExp(pattern, 'l');
