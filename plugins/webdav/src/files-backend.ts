@@ -6,6 +6,7 @@ import {
   applyPropPatch, baseName, DAV_NS, DavErrors, parentPath, type ByteRangeSpec, type DavBackend, type DavResource,
   type DeadProperty, type PropPatchOp, type QName, type WriteInput,
 } from '@cozy-ts/dav';
+import { StatMemo } from './stat-memo.ts';
 
 /** A DAV resource with the io.cozy.files document behind it. */
 export interface FileResource extends DavResource {
@@ -78,7 +79,7 @@ async function mapped<T>(p: Promise<T>): Promise<T> {
 export class FilesDavBackend implements DavBackend {
   #usage?: Promise<{ used: number; quota: number | null }>;
   /** Lookups made during this request: the core stats a path and its parent several times per request. */
-  readonly #stats = new Map<string, Promise<FileResource | null>>();
+  readonly #stats = new StatMemo<FileResource | null>();
 
   constructor(
     private readonly files: FilesService,
@@ -108,13 +109,7 @@ export class FilesDavBackend implements DavBackend {
   }
 
   stat(path: string): Promise<FileResource | null> {
-    let hit = this.#stats.get(path);
-    if (!hit) {
-      hit = this.#lookup(path);
-      this.#stats.set(path, hit);
-      hit.catch(() => this.#stats.delete(path));
-    }
-    return hit;
+    return this.#stats.get(path, (p) => this.#lookup(p));
   }
 
   async #lookup(path: string): Promise<FileResource | null> {

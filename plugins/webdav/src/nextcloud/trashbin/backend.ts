@@ -4,6 +4,7 @@ import {
 } from '@cozy-ts/kernel';
 import { clark, DavErrors, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty, type QName } from '@cozy-ts/dav';
 import { OC_NS, etagOf } from '../../files-backend.ts';
+import { StatMemo } from '../../stat-memo.ts';
 import { NC_NS } from '../backend.ts';
 import { davFileId, numericFileId } from '../file-ids.ts';
 import { candidateNames, deletionTime, memberName, originalLocation, originalName } from './names.ts';
@@ -43,7 +44,7 @@ function isMissing(err: unknown): boolean {
  * by the MOVE and DELETE handlers (`routes.ts`) and go to the files service. Built per request.
  */
 export class TrashBackend implements DavBackend {
-  readonly #stats = new Map<string, Promise<TrashResource | null>>();
+  readonly #stats = new StatMemo<TrashResource | null>();
 
   constructor(
     private readonly files: FilesService,
@@ -90,13 +91,7 @@ export class TrashBackend implements DavBackend {
   }
 
   stat(path: string): Promise<TrashResource | null> {
-    let hit = this.#stats.get(path);
-    if (!hit) {
-      hit = this.#lookup(path);
-      this.#stats.set(path, hit);
-      hit.catch(() => this.#stats.delete(path));
-    }
-    return hit;
+    return this.#stats.get(path, (p) => this.#lookup(p));
   }
 
   async #lookup(path: string): Promise<TrashResource | null> {
