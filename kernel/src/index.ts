@@ -34,7 +34,7 @@ export { DEVICE_SCOPES } from './auth/device-passwords.ts';
 export { AuthErrors } from './auth/auth-errors.ts';
 export { PermissionSet } from './permissions/permission-set.ts';
 export type { RequestVerb, Verb } from './permissions/verbs.ts';
-export { toResource, readResource, JSONAPI_CONTENT_TYPE, type JsonApiResource } from './http/jsonapi.ts';
+export { toResource, readResource, JSONAPI_CONTENT_TYPE, acceptJsonApi, type JsonApiResource } from './http/jsonapi.ts';
 export { SETTINGS_DOCTYPE, INSTANCE_SETTINGS_ID } from './instances/instance-service.ts';
 export {
   registerPassphrase, changePassphrase, checkPassphrase, FORCE as FORCE_PASSPHRASE, PassphraseErrors,
@@ -43,6 +43,7 @@ export {
 export { openSession } from './auth/open-session.ts';
 export { issueCsrf, checkCsrf, CsrfErrors, CSRF_FIELD } from './auth/csrf.ts';
 export { acceptForms } from './http/form-body.ts';
+export { isBoundedRegex } from './store/regex-guard.ts';
 export { domainWithoutPort } from './instances/domain.ts';
 export { finishOnboarding } from './http/auth/onboarding-handler.ts';
 export { isReadableDoctype, isWritableDoctype } from './permissions/reserved-doctypes.ts';

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { KernelErrors } from '../errors.ts';
 
 /** A JSON:API resource object as cozy-stack renders them (`meta.rev` carries `_rev`). */
@@ -11,6 +12,14 @@ export interface JsonApiResource {
 }
 
 export const JSONAPI_CONTENT_TYPE = 'application/vnd.api+json';
+
+/**
+ * Reads JSON:API bodies, sent as such by cozy-client and the desktop client, as JSON in `app`'s scope. Per scope, not
+ * on the root: a WebDAV or file upload of that type must stay a stream.
+ */
+export function acceptJsonApi(app: FastifyInstance): void {
+  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+}
 
 /** A stored document as a resource: `_id`/`_rev` move to id and meta.rev, everything else is an attribute. */
 export function toResource(type: string, doc: Record<string, unknown>, links?: JsonApiResource['links']): JsonApiResource {

@@ -17,8 +17,13 @@ export function enableLinearRegexpFallback(): void {
   enabled = true;
 }
 
-/** Whether V8's linear-time engine runs this pattern (never backreferences; lookarounds depend on the V8 version). */
-function linearTime(pattern: string): boolean {
+/**
+ * Whether a client's pattern is safe to run here: with the fallback on, whether V8's linear-time engine runs it
+ * (never backreferences; lookarounds depend on the V8 version). Without it (a tool that never booted a kernel),
+ * nothing can be told apart and every valid pattern passes.
+ */
+export function isBoundedRegex(pattern: string): boolean {
+  if (!enabled) return true;
   try {
     new RegExp(pattern, 'l');
     return true;
@@ -32,12 +37,11 @@ function linearTime(pattern: string): boolean {
  * valid pattern at all): those would still backtrack without bound. Iterative: a selector can be deep.
  */
 export function checkSelectorRegexes(selector: unknown): void {
-  if (!enabled) return;
   const pending: unknown[] = [selector];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
     if (item === null || typeof item !== 'object') continue;
     for (const [key, value] of Object.entries(item)) {
-      if (key === '$regex' && typeof value === 'string' && !linearTime(value)) {
+      if (key === '$regex' && typeof value === 'string' && !isBoundedRegex(value)) {
         throw StoreErrors.badRequest(`$regex ${JSON.stringify(value)} is not supported: backreferences and lookarounds are refused, they can backtrack without bound`);
       }
       if (typeof value === 'object') pending.push(value);

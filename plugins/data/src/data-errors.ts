@@ -25,7 +25,6 @@ const noIndex = defineError('COZY_ERR_DATA_NO_INDEX', 400, 'no matching index fo
 const invalidOperator = defineError('COZY_ERR_DATA_INVALID_OPERATOR', 400, 'Invalid operator');
 const docValidation = defineError('COZY_ERR_DATA_DOC_VALIDATION', 400, 'Bad special document member');
 const attachments = defineError('COZY_ERR_DATA_ATTACHMENTS', 400, 'Attachments are not supported');
-const tooDeep = defineError('COZY_ERR_DATA_TOO_DEEP', 400, 'JSON nested too deeply');
 const protectedDesignDoc = defineError('COZY_ERR_DATA_PROTECTED_DESIGN_DOC', 403, 'This design doc cannot be deleted');
 const missingParameter = defineError('COZY_ERR_DATA_MISSING_PARAMETER', 400, 'Missing parameter');
 const fileExists = defineError('COZY_ERR_DATA_DB_EXISTS', 412, 'The database already exists');
@@ -55,10 +54,6 @@ export const DataErrors = {
   attachments: () => {
     const reason = 'Attachments are not supported: store file contents through /files';
     return attachments(reason, couch('bad_request', reason));
-  },
-  tooDeep: (maxDepth: number) => {
-    const reason = `The JSON body is nested deeper than ${maxDepth} levels`;
-    return tooDeep(reason, couch('bad_request', reason));
   },
   protectedDesignDoc: () => protectedDesignDoc(undefined, couch('This design doc cannot be deleted')),
   /** cozy answers these with a bare `{"error": text}` (design doc delete and copy). */

@@ -1,25 +1,6 @@
 import type { NewDoc } from '@cozy-ts/kernel';
 import { DataErrors } from './data-errors.ts';
 
-/**
- * Deeper JSON is refused before anything walks it: JSON.parse copes with any depth, but the recursive code after
- * it (JSON.stringify, PouchDB's serialisers, selector matching) overflows the stack around ten thousand levels.
- * No document a Cozy app writes comes near this.
- */
-export const MAX_JSON_DEPTH = 256;
-
-/** Iterative on purpose: a recursive walk would itself be what a deep body crashes. */
-export function assertDepth(value: unknown, maxDepth = MAX_JSON_DEPTH): void {
-  const pending: Array<{ value: object; depth: number }> = [];
-  if (typeof value === 'object' && value !== null) pending.push({ value, depth: 1 });
-  for (let item = pending.pop(); item; item = pending.pop()) {
-    if (item.depth > maxDepth) throw DataErrors.tooDeep(maxDepth);
-    for (const child of Object.values(item.value)) {
-      if (typeof child === 'object' && child !== null) pending.push({ value: child, depth: item.depth + 1 });
-    }
-  }
-}
-
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

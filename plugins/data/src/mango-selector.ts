@@ -1,3 +1,4 @@
+import { isBoundedRegex } from '@cozy-ts/kernel';
 import { collate } from './collate.ts';
 import { DataErrors } from './data-errors.ts';
 import { isPlainObject } from './doc-body.ts';
@@ -39,30 +40,14 @@ function asSpec(op: string, arg: unknown): Record<string, unknown> {
   return arg;
 }
 
-let linearEngine: boolean | undefined;
-
-/** Whether V8's linear-time regexp engine is on: the kernel turns it on at boot (its store/regex-guard.ts). */
-function linearEngineOn(): boolean {
-  if (linearEngine === undefined) {
-    try {
-      new RegExp('', 'l');
-      linearEngine = true;
-    } catch {
-      linearEngine = false;
-    }
-  }
-  return linearEngine;
-}
-
 /**
  * A client's pattern runs here on the server's one thread (the `_selector` filter of `_changes`). V8 reruns one
  * that backtracks too much on its linear-time engine, which cannot run backreferences or lookarounds: those are
  * refused, as the store refuses them in `_find`, since they could backtrack without bound.
  */
 function compileRegex(arg: unknown): RegExp {
-  if (typeof arg !== 'string') throw badArgument('$regex', arg);
+  if (typeof arg !== 'string' || !isBoundedRegex(arg)) throw badArgument('$regex', arg);
   try {
-    if (linearEngineOn()) new RegExp(arg, 'l');
     return new RegExp(arg);
   } catch {
     throw badArgument('$regex', arg);

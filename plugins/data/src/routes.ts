@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { AUTH, JSONAPI_CONTENT_TYPE, STORE, setErrorFamily, type RouteOptions } from '@cozy-ts/kernel';
+import { AUTH, STORE, acceptJsonApi, setErrorFamily, type RouteOptions } from '@cozy-ts/kernel';
 import { changesRoutes } from './changes-routes.ts';
 import { collectionRoutes } from './collection-routes.ts';
 import type { DataConfig } from './config.ts';
 import { dataErrorRenderer } from './data-errors.ts';
 import { designRoutes } from './design-routes.ts';
 import { docRoutes } from './doc-routes.ts';
-import { assertDepth } from './doc-body.ts';
 import { loadAccountCrypto } from './credential-keys.ts';
 import { dataServices } from './http-context.ts';
 import { referenceRoutes } from './reference-routes.ts';
@@ -24,18 +23,8 @@ export async function dataRoutes(app: FastifyInstance, { ctx }: RouteOptions<Dat
       route.bodyLimit ??= bodyLimit;
     });
   }
-  // Before any handler walks a body: see MAX_JSON_DEPTH. A callback hook: no promise on every GET.
-  app.addHook('preValidation', (req, _reply, done) => {
-    try {
-      assertDepth(req.body);
-    } catch (err) {
-      return done(err as Error);
-    }
-    done();
-  });
-
   // The relationship routes take JSON:API bodies, sent as such (cozy-client, the desktop client).
-  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  acceptJsonApi(app);
 
   const services = dataServices(ctx.use(STORE), ctx.use(AUTH), await loadAccountCrypto(ctx.config, ctx.paths));
   collectionRoutes(app, services);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  AUTH, AuthErrors, CLUSTER, JSONAPI_CONTENT_TYPE, SETTINGS_DOCTYPE, STORE, VFS, instanceOf, type RouteOptions,
+  AUTH, AuthErrors, CLUSTER, acceptJsonApi, SETTINGS_DOCTYPE, STORE, VFS, instanceOf, type RouteOptions,
 } from '@cozy-ts/kernel';
 import type { FilesConfig } from './config.ts';
 import { FilesAccess } from './http/access.ts';
@@ -41,7 +41,7 @@ function routeDeps(ctx: RouteOptions<FilesConfig>['ctx']): RouteDeps {
  * other route reads JSON or JSON:API bodies.
  */
 export async function filesRoutes(app: FastifyInstance, { ctx }: RouteOptions<FilesConfig>): Promise<void> {
-  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  acceptJsonApi(app);
   const d = routeDeps(ctx);
   registerCreateRoutes(app, d);
   registerReadRoutes(app, d);

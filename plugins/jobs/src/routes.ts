@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { JSONAPI_CONTENT_TYPE, instanceOf, readResource, toResource, type AuthService, type JobDoc } from '@cozy-ts/kernel';
+import { JSONAPI_CONTENT_TYPE, acceptJsonApi, instanceOf, readResource, toResource, type AuthService, type JobDoc } from '@cozy-ts/kernel';
 import { JobsErrors } from './errors.ts';
 import type { ExternalWorkers } from './external.ts';
 import { JOBS_DOCTYPE, TRIGGERS_DOCTYPE } from './job-store.ts';
@@ -39,7 +39,7 @@ function commaList(v: unknown): string[] | undefined {
 /** Mounted at /jobs: cozy-stack's jobs and triggers API, webhooks, and the external worker protocol. */
 export async function jobsRoutes(app: FastifyInstance, deps: JobsRouteDeps): Promise<void> {
   const { auth, jobs } = deps;
-  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  acceptJsonApi(app);
 
   app.post<{ Params: { worker: string } }>('/queue/:worker', async (req, reply) => {
     const inst = instanceOf(req);

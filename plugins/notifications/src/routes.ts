@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { JSONAPI_CONTENT_TYPE, instanceOf, readResource, toResource, type AuthService } from '@cozy-ts/kernel';
+import { JSONAPI_CONTENT_TYPE, acceptJsonApi, instanceOf, readResource, toResource, type AuthService } from '@cozy-ts/kernel';
 import { NOTIFICATIONS_DOCTYPE, type NotificationCenter } from './center.ts';
 import { checkPreferences, type PreferenceStore } from './preferences.ts';
 
 export async function notificationRoutes(app: FastifyInstance, deps: { auth: AuthService; center: NotificationCenter; prefs: PreferenceStore }): Promise<void> {
   const { auth, center, prefs } = deps;
-  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  acceptJsonApi(app);
 
   app.post('/', async (req, reply) => {
     const inst = instanceOf(req);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  AUTH, DEVICE_PASSWORDS, INSTANCES, SESSIONS, STORE, INSTANCE_SETTINGS_ID, SETTINGS_DOCTYPE, JSONAPI_CONTENT_TYPE,
+  AUTH, DEVICE_PASSWORDS, INSTANCES, SESSIONS, STORE, INSTANCE_SETTINGS_ID, SETTINGS_DOCTYPE, JSONAPI_CONTENT_TYPE, acceptJsonApi,
   AuthErrors, KernelErrors, instanceOf, readResource, toResource, type PluginContext, type Doc,
 } from '@cozy-ts/kernel';
 import { readSettings, withDerivedFields, writeSettings } from './instance-settings.ts';
@@ -19,8 +19,8 @@ export async function settingsRoutes(app: FastifyInstance, { ctx }: { ctx: Plugi
   const sessions = ctx.use(SESSIONS);
   const devices = ctx.use(DEVICE_PASSWORDS);
 
-  // JSON:API clients send their documents as such (PUT /settings/instance), as to /data and /files.
-  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // PUT /settings/instance takes a JSON:API document.
+  acceptJsonApi(app);
 
   app.addHook('onSend', async (_req, reply, payload) => {
     if (reply.getHeader('content-type')?.toString().startsWith('application/json')) reply.type(JSONAPI_CONTENT_TYPE);

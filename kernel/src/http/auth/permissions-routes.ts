@@ -5,7 +5,7 @@ import type { DocRef } from '../../permissions/permission-docs.ts';
 import { PermissionSet } from '../../permissions/permission-set.ts';
 import { callerOf, canView } from '../../permissions/share-policy.ts';
 import { ShareErrors } from '../../permissions/share-errors.ts';
-import { JSONAPI_CONTENT_TYPE, readResource, type JsonApiResource } from '../jsonapi.ts';
+import { JSONAPI_CONTENT_TYPE, acceptJsonApi, readResource, type JsonApiResource } from '../jsonapi.ts';
 import { nextPageParams, readPageQuery } from '../pagination.ts';
 import { instanceOf } from '../request-context.ts';
 import type { AuthRouteDeps } from './deps.ts';
@@ -50,7 +50,7 @@ function readReferences(body: unknown): DocRef[] {
 export async function permissionsRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   const { auth, permissions } = deps;
   // JSON:API clients send their own media type, which fastify does not parse by itself.
-  app.addContentTypeParser(JSONAPI_CONTENT_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  acceptJsonApi(app);
 
   app.get('/permissions/self', async (req, reply) => sendData(reply, selfResource(await auth.authenticate(req))));
 
