@@ -116,10 +116,9 @@ export function fieldsHash(doc: Record<string, unknown>): string {
   return createHash('sha1').update(JSON.stringify(picked)).digest('hex');
 }
 
-/** The members a stored group card names (documents of the first group code have no list: read from the card). */
+/** The members a stored group card names, as listed when it was written. */
 function membersOf(dav: DavInfo | undefined): string[] {
-  if (!dav) return [];
-  return dav.members ?? groupMembers(dav.raw);
+  return dav?.members ?? [];
 }
 
 /** Hash of a group's name as read from its card: when the Contacts app renames the group, the card follows. */
@@ -453,8 +452,9 @@ export class DavStore {
       } else if (current && current.doctype === doctype) {
         for (const [k, v] of Object.entries(current.doc)) if (k === 'relationships' || k === 'metadata' || k === 'trashed') base[k] = v;
       }
-      if (doctype === DOCTYPES.contacts) {
-        // A contact that arrives after the group cards naming it (or changes its UID) is put in their groups.
+      if (doctype === DOCTYPES.contacts && (current?.doctype !== doctype || current.doc.dav?.uid !== parsed.uid)) {
+        // A contact that arrives after the group cards naming it (or changes its UID) is put in their groups; one that
+        // keeps its UID already has them (writing a group card updates its members).
         const relationships = withBookGroups(base, coll._id, await this.#groupsNaming(inst, coll._id, parsed.uid));
         if (relationships) base.relationships = relationships;
       }
