@@ -43,6 +43,7 @@ export {
 export { openSession } from './auth/open-session.ts';
 export { issueCsrf, checkCsrf, CsrfErrors, CSRF_FIELD } from './auth/csrf.ts';
 export { acceptForms } from './http/form-body.ts';
+export { escapeHtml } from './http/html.ts';
 export { isBoundedRegex } from './store/regex-guard.ts';
 export { domainWithoutPort } from './instances/domain.ts';
 export { finishOnboarding } from './http/auth/onboarding-handler.ts';

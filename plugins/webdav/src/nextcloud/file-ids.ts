@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FILES_DOCTYPE, ROOT_DIR_ID, TRASH_DIR_ID, type DocumentStore, type InstanceRef } from '@cozy-ts/kernel';
+import { BoundedMap, FILES_DOCTYPE, ROOT_DIR_ID, TRASH_DIR_ID, type DocumentStore, type InstanceRef } from '@cozy-ts/kernel';
 import { DavErrors } from '@cozy-ts/dav';
 
 /**
@@ -55,14 +55,22 @@ export function numericFileId(id: string): number {
   return HASHED_MIN + (digest.readUIntBE(0, 6) * 16 + ((digest[6] ?? 0) >> 4)) % HASHED_SPAN;
 }
 
+const instanceIds = new BoundedMap<string, string>(1024);
+
 /**
  * Nextcloud's instance id (`oc` and 10 lowercase alphanumerics, random once per server): here derived from the
  * instance's database prefix, so it is the same in every process. Starting with letters, it ends the leading
  * digits the desktop client reads as the numeric id.
  */
 export function nextcloudInstanceId(inst: InstanceRef): string {
-  const digest = createHash('sha256').update(`nextcloud-instance-id\n${inst.prefix}`).digest('hex');
-  return `oc${BigInt(`0x${digest.slice(0, 16)}`).toString(36).padStart(10, '0').slice(-10)}`;
+  // Asked once per entry of every listing: computed once per instance (bounded, a farm serves many).
+  let id = instanceIds.get(inst.prefix);
+  if (id === undefined) {
+    const digest = createHash('sha256').update(`nextcloud-instance-id\n${inst.prefix}`).digest('hex');
+    id = `oc${BigInt(`0x${digest.slice(0, 16)}`).toString(36).padStart(10, '0').slice(-10)}`;
+    instanceIds.set(inst.prefix, id);
+  }
+  return id;
 }
 
 /**

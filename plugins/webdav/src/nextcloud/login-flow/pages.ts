@@ -1,9 +1,5 @@
 import { createHash } from 'node:crypto';
-
-/** Text made safe for HTML content and quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { CSRF_FIELD, escapeHtml } from '@cozy-ts/kernel';
 
 const STYLE = `*{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2433;background:#f2f5fa}
@@ -20,9 +16,10 @@ button.secondary{background:#e3e9f3;color:#1d2433}`;
  * No script at all; the one style block is allowed by its hash; forms post only to ourselves (and, for flow v1,
  * the `nc:` address the grant redirects to, which browsers check form-action against); no framing.
  */
+const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
+
 function csp(allowNc: boolean): string {
-  const style = createHash('sha256').update(STYLE).digest('base64');
-  return `default-src 'none'; style-src 'sha256-${style}'; form-action 'self'${allowNc ? ' nc:' : ''}; frame-ancestors 'none'; base-uri 'none'`;
+  return `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'${allowNc ? ' nc:' : ''}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 export interface Page {
@@ -90,7 +87,7 @@ export function grantPage(info: FlowPageInfo, action: string, csrfToken: string,
 <p><span class="client">${escapeHtml(info.client)}</span> asks for access to your files.</p>
 <p class="help">${escapeHtml(WARNING)} It gets a device password of its own, which you can revoke at any time.</p>
 <form method="post" action="${escapeHtml(action)}">
-<input type="hidden" name="csrf_token" value="${escapeHtml(csrfToken)}">
+<input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(csrfToken)}">
 <div class="actions">
 <button type="submit" name="action" value="grant">Grant access</button>
 <button type="submit" name="action" value="deny" class="secondary">Cancel</button>

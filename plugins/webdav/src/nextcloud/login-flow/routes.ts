@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  acceptForms, checkCsrf, defineError, domainWithoutPort, instanceOf, isCozyError, issueCsrf,
+  CSRF_FIELD, acceptForms, checkCsrf, defineError, domainWithoutPort, instanceOf, isCozyError, issueCsrf,
   type AuthService, type Cache, type DevicePasswordService, type InstanceDoc,
 } from '@cozy-ts/kernel';
 import { LoginFlows, type FlowCredentials, type FlowKind, type FlowRecord } from './flow-store.ts';
@@ -50,7 +50,7 @@ function loginUrl(req: FastifyRequest, back: string): string {
 /**
  * The login a client is given. An instance has one user and a device password works under any Basic login, so
  * this only has to be stable and usable as a path segment and a Basic login: the domain without its port (a `:`
- * would end a Basic login), what `cloud/user` answers as the id for a token that names no login.
+ * would end a Basic login). The client then sends it as its Basic login, which `cloud/user` answers as its id.
  */
 function loginNameOf(inst: InstanceDoc): string {
   return domainWithoutPort(inst.domain);
@@ -141,7 +141,7 @@ export async function loginFlowRoutes(app: FastifyInstance, deps: LoginFlowDeps)
       return reply.header('cache-control', 'no-store').redirect(loginUrl(req, `${originOf(req)}${flowPath(kind, token)}`), 303);
     }
     try {
-      checkCsrf(req, inst, field(req.body, 'csrf_token'));
+      checkCsrf(req, inst, field(req.body, CSRF_FIELD));
     } catch (err) {
       if (isCozyError(err)) return send(reply, errorPage(err.status, `The form has expired or did not come from this page (${err.detail}). Reload the page and try again.`));
       throw err;

@@ -4,6 +4,7 @@ import {
 } from '@cozy-ts/kernel';
 import { DavErrors, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty } from '@cozy-ts/dav';
 import { etagOf } from '../../files-backend.ts';
+import { StatMemo } from '../../stat-memo.ts';
 import { resolveClientFileId } from '../file-ids.ts';
 
 /** A resource of the versions home: itself, `versions`, `restore`, a file's versions, or one version. */
@@ -44,7 +45,9 @@ export function versionNames(versions: FileVersionDoc[]): Map<string, FileVersio
  * (`routes.ts`) and go to the files service. Built per request.
  */
 export class VersionsBackend implements DavBackend {
-  readonly #versions = new Map<string, Promise<Map<string, FileVersionDoc>>>();
+  /** This request's lookups: the DAV core stats a path several times, and each costs an id lookup and a read. */
+  readonly #stats = new StatMemo<VersionsResource | null>();
+  readonly #versions = new StatMemo<Map<string, FileVersionDoc>>();
 
   constructor(
     private readonly files: FilesService,
@@ -56,11 +59,16 @@ export class VersionsBackend implements DavBackend {
   /** Our revert: the version becomes the file's content, the replaced content is kept as a version. */
   async revert(res: VersionsResource & { kind: 'version' }): Promise<void> {
     await this.files.revertVersion(this.inst, res.version._id, this.actor ? { actor: this.actor } : {});
-    this.#versions.clear();
+    this.#forget();
   }
 
   async deleteVersion(res: VersionsResource & { kind: 'version' }): Promise<void> {
     await this.files.deleteVersion(this.inst, res.version._id);
+    this.#forget();
+  }
+
+  #forget(): void {
+    this.#stats.clear();
     this.#versions.clear();
   }
 
@@ -80,13 +88,7 @@ export class VersionsBackend implements DavBackend {
   }
 
   #named(file: RegularFileDoc): Promise<Map<string, FileVersionDoc>> {
-    let hit = this.#versions.get(file._id);
-    if (!hit) {
-      hit = this.files.listVersions(this.inst, file._id).then(versionNames);
-      this.#versions.set(file._id, hit);
-      hit.catch(() => this.#versions.delete(file._id));
-    }
-    return hit;
+    return this.#versions.get(file._id, (id) => this.files.listVersions(this.inst, id).then(versionNames));
   }
 
   #fileResource(path: string, file: RegularFileDoc): VersionsResource {
@@ -104,7 +106,11 @@ export class VersionsBackend implements DavBackend {
     };
   }
 
-  async stat(path: string): Promise<VersionsResource | null> {
+  stat(path: string): Promise<VersionsResource | null> {
+    return this.#stats.get(path, (p) => this.#lookup(p));
+  }
+
+  async #lookup(path: string): Promise<VersionsResource | null> {
     if (path === '/') return collection('/', 'home');
     if (path === '/versions') return collection(path, 'versions');
     if (path === '/restore') return collection(path, 'restore');
