@@ -11,6 +11,7 @@ import { createClusterPorts } from '../cluster/index.ts';
 import type { ClusterPorts } from '../cluster/types.ts';
 import { DocEventBus } from '../events/doc-events.ts';
 import { buildHttpServer, type MountedPlugin } from '../http/server.ts';
+import { closeDraining } from '../http/drain.ts';
 import type { HealthCheck } from '../http/status-routes.ts';
 import { InstanceService } from '../instances/instance-service.ts';
 import type { PluginContext } from '../plugin-api.ts';
@@ -240,7 +241,7 @@ export class Kernel {
   async #doStop(): Promise<void> {
     clearTimeout(this.#storeWait);
     const bound = this.config.shutdownTimeoutMs;
-    await withTimeout(this.app.close(), bound, 'closing the HTTP server').catch((err: unknown) => this.log.warn({ err }, 'HTTP close'));
+    await closeDraining(this.app, bound).catch((err: unknown) => this.log.warn({ err }, 'HTTP close'));
     for (const p of [...this.plugins].reverse()) {
       if (!p.started || !p.plugin.stop) continue;
       p.started = false;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ensureAdminPassphraseHash, adminPassphrasePaths } from '../auth/admin-passphrase.ts';
 import { buildAdminServer } from '../http/admin-server.ts';
+import { closeDraining } from '../http/drain.ts';
 import type { ResolvedConfig } from './config.ts';
 import { createLogger, Kernel } from './kernel.ts';
 
@@ -87,7 +88,7 @@ export async function serve(config: ResolvedConfig, opts: { env?: Record<string,
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await admin.close().catch(() => undefined);
+      await closeDraining(admin, config.shutdownTimeoutMs).catch(() => undefined);
       await kernel.stop();
     })());
 

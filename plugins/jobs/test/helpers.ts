@@ -106,3 +106,13 @@ export function withInstance(tk: TestKernel, inst: InstanceDoc): JobsSetup {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A worker's wait that the kernel's stop cuts short: a plain sleep kept the test's process alive after its end. */
+export const sleepUnless = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { WorkerDefinition } from '@cozy-ts/kernel';
-import { setup, sleep } from './helpers.ts';
+import { setup, sleep, sleepUnless } from './helpers.ts';
 
 const ran: Array<{ message: unknown; attempt: number }> = [];
 let flaky = 0;
@@ -88,7 +88,7 @@ t.test('a worker that hangs past its timeout ends errored', async (t) => {
 });
 
 t.test('GET /jobs/queue/:worker lists queued jobs; GET /jobs/:id checks permissions', async (t) => {
-  const s = await setup(t, { workers: { ...workers, slow: { async run() { await sleep(10_000); } }, idle: { concurrency: 1, async run() {} } } });
+  const s = await setup(t, { workers: { ...workers, slow: { async run({ signal }) { await sleepUnless(10_000, signal); } }, idle: { concurrency: 1, async run() {} } } });
   // slow holds its only slot, so the next ones stay queued.
   await s.call('POST', '/jobs/queue/slow', 'io.cozy.jobs', { data: { attributes: {} } });
   await sleep(200);

@@ -94,7 +94,7 @@ t.test('bad input gets a clear 4xx and changes nothing', async (t) => {
       sock.on('close', () => resolve(data));
       sock.on('error', () => resolve(data));
       // Only a bound for a hung server; a loaded machine may take seconds to answer.
-      setTimeout(() => sock.destroy(), 20_000);
+      setTimeout(() => sock.destroy(), 20_000).unref();
     });
     t.match(answer, /^HTTP\/1\.1 4\d\d/);
     t.equal((await dav(env, 'GET', '/target.txt')).status, 200, 'still serving');
