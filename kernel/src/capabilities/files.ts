@@ -318,6 +318,12 @@ export interface FilesService {
   overwriteFile(inst: InstanceRef, id: string, input: OverwriteInput, body: Readable, opts?: ChangeOptions): Promise<RegularFileDoc>;
   /** Opens a file's content, optionally a byte range (`badRange` 416 when unsatisfiable); `notFound` for a directory. */
   read(inst: InstanceRef, id: string, range?: { start: number; end?: number }): Promise<FileContent>;
+  /**
+   * `read` for a doc the caller just got from `statByPath`: the content where that lookup found it, without reading
+   * the doc and its parent again. A file moved or replaced meanwhile reads as `notFound` or as whatever is at that
+   * path now, as with cozy-stack's serving by path.
+   */
+  readFound(inst: InstanceRef, doc: FileDoc, range?: { start: number; end?: number }): Promise<FileContent>;
 
   /** Renames, moves (the lock makes a directory moved into its own subtree a `forbiddenMove` 412), retags... */
   update(inst: InstanceRef, id: string, patch: FilePatch, opts?: UpdateOptions): Promise<FileDoc>;

@@ -102,3 +102,25 @@ t.test('PathHints forgets the least recently used hint first, per instance', asy
   hints.drop(i1, '/a');
   t.equal(hints.get(i1, '/a'), undefined);
 });
+
+t.test('readFound reads a looked-up file where it was found, and never another file', async (t) => {
+  const { inst, one, two } = await twoFilesProcesses(t, 'found.example');
+  const read = async (p: Promise<{ stream: Readable }>) => {
+    const chunks: Buffer[] = [];
+    for await (const c of (await p).stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString();
+  };
+  const d = await two.createDir(inst, { dirId: ROOT_DIR_ID, name: 'd' });
+  const f = await two.createFile(inst, { dirId: d._id, name: 'f.txt' }, body('hello'));
+  t.equal(await read(one.readFound(inst, await one.statByPath(inst, '/d/f.txt'))), 'hello');
+  t.equal(await read(one.readFound(inst, await one.statByPath(inst, '/d/f.txt'), { start: 1, end: 3 })), 'ell', 'a range');
+  t.equal(await read(one.readFound(inst, await one.stat(inst, f._id))), 'hello', 'a doc from elsewhere: its path is looked up');
+
+  const found = await one.statByPath(inst, '/d/f.txt');
+  await two.update(inst, f._id, { name: 'moved.txt' });
+  const other = await two.createFile(inst, { dirId: d._id, name: 'elsewhere.txt' }, body('not this one'));
+  t.equal(await status(one.readFound(inst, found)), 404, 'moved since the lookup: not found, as a GET racing the move');
+  t.equal(await status(one.readFound(inst, await one.statByPath(inst, '/d'))), 404, 'a directory has no content');
+  t.equal(await read(one.readFound(inst, await one.statByPath(inst, '/d/moved.txt'))), 'hello');
+  t.equal(await read(one.read(inst, other._id)), 'not this one');
+});

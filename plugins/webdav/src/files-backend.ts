@@ -152,7 +152,7 @@ export class FilesDavBackend implements DavBackend {
   }
 
   async read(resource: DavResource, range?: ByteRangeSpec): Promise<Readable> {
-    const content = await mapped(this.files.read(this.inst, this.#doc(resource)._id, range ? { start: range.start, end: range.end } : undefined));
+    const content = await mapped(this.files.readFound(this.inst, this.#doc(resource), range ? { start: range.start, end: range.end } : undefined));
     return content.stream;
   }
 

@@ -39,6 +39,10 @@ function checkIfMatch(doc: FileDoc, ifMatch: string | undefined): void {
   if (ifMatch !== undefined && ifMatch !== doc._rev) throw FilesErrors.revMismatch(undefined, { source: { parameter: 'If-Match' } });
 }
 
+function refAt(file: RegularFileDoc, path: string): ContentRef {
+  return { id: file._id, internalId: file.internal_vfs_id, path };
+}
+
 function checkDate(d: Date | undefined, parameter: string): void {
   if (d !== undefined && Number.isNaN(d.getTime())) throw FilesErrors.badTime(undefined, { source: { parameter } });
 }
@@ -54,6 +58,11 @@ export class VfsService implements FilesService {
   readonly lock: TreeLock;
   /** Path to id, as last seen by this process; see {@link PathHints}. */
   readonly hints = new PathHints();
+  /**
+   * Where statByPath found each file doc it returned (a file doc has no path of its own: it is its parent's path and
+   * its name). Keyed by the object, so it lives as long as the caller holds that doc; only readFound trusts it.
+   */
+  readonly #foundAt = new WeakMap<FileDoc, string>();
   readonly #names: ChildNames | undefined;
   readonly #uploads: Uploads;
   readonly #versions: Versions;
@@ -183,7 +192,7 @@ export class VfsService implements FilesService {
       if (doc && isDir(doc) && doc.path === full) return doc;
     } else if (hinted) {
       const [doc, parent] = await Promise.all([this.index.tryGet(inst, hinted.id), this.#dirAt(inst, up)]);
-      if (doc && isFile(doc) && doc.name === name && parent && doc.dir_id === parent._id) return doc;
+      if (doc && isFile(doc) && doc.name === name && parent && doc.dir_id === parent._id) return this.#found(doc, full);
       this.hints.drop(inst, full);
       if (!parent) throw FilesErrors.notFound();
       return this.#childAt(inst, parent, name, full);
@@ -199,7 +208,12 @@ export class VfsService implements FilesService {
     // A directory is where its stored path says; one whose path disagrees with its parent's is not reachable here.
     if (!child || (isDir(child) && child.path !== full)) throw FilesErrors.notFound();
     this.hints.set(inst, full, child._id, isDir(child));
-    return child;
+    return isDir(child) ? child : this.#found(child, full);
+  }
+
+  #found(file: FileDoc, path: string): FileDoc {
+    this.#foundAt.set(file, path);
+    return file;
   }
 
   /** The directory whose stored path is `path`, through its hint when the hint still holds, else the path index. */
@@ -224,7 +238,7 @@ export class VfsService implements FilesService {
   }
 
   async contentRef(inst: InstanceRef, file: RegularFileDoc): Promise<ContentRef> {
-    return { id: file._id, internalId: file.internal_vfs_id, path: await this.pathOf(inst, file) };
+    return refAt(file, await this.pathOf(inst, file));
   }
 
   async isInside(inst: InstanceRef, id: string, ancestorId: string): Promise<boolean> {
@@ -280,9 +294,25 @@ export class VfsService implements FilesService {
     await this.ready(inst);
     const doc = await this.index.get(inst, id);
     if (!isFile(doc)) throw FilesErrors.notFound('This is a directory, not a file');
+    return this.#readContent(inst, doc, await this.pathOf(inst, doc), range);
+  }
+
+  /**
+   * The content of a file doc the caller just got from statByPath, read where that lookup found it: a download by
+   * path (WebDAV GET) read the file and its parent twice otherwise, half of its document reads. Contents are placed
+   * by path, so a file moved or replaced since the lookup reads as a 404 or as what is at the path now: the race
+   * every read by path has (cozy-stack serves a download by path the same way), only a few milliseconds wider.
+   */
+  async readFound(inst: InstanceRef, doc: FileDoc, range?: { start: number; end?: number }): Promise<FileContent> {
+    await this.ready(inst);
+    if (!isFile(doc)) throw FilesErrors.notFound('This is a directory, not a file');
+    return this.#readContent(inst, doc, this.#foundAt.get(doc) ?? (await this.pathOf(inst, doc)), range);
+  }
+
+  async #readContent(inst: InstanceRef, doc: RegularFileDoc, path: string, range?: { start: number; end?: number }): Promise<FileContent> {
     const size = Number(doc.size);
     const { start, end } = byteRange(size, range);
-    const ref = await this.contentRef(inst, doc);
+    const ref = refAt(doc, path);
     try {
       const stream = await this.deps.vfs.read(inst, ref, range ? { start, end } : undefined);
       return { doc, stream, start, end, size };
