@@ -159,10 +159,7 @@ export class DavStore {
   // ---------------------------------------------------------------- collections
 
   async listCollections(inst: InstanceRef, kind: HomeKind): Promise<CollectionDoc[]> {
-    const res = await this.store.allDocs(inst, collectionDoctype(kind), { include_docs: true }).catch((err: unknown) => {
-      if (isNotFound(err)) return { rows: [] };
-      throw err;
-    });
+    const res = await this.#allDocs(inst, collectionDoctype(kind), { include_docs: true });
     const docs = res.rows.map((r) => r.doc).filter((d): d is CollectionDoc => !!d && !d._id.startsWith('_design/'));
     if (kind === 'contacts' && !docs.some((d) => d._id === DEFAULT_ADDRESSBOOK)) docs.unshift(await this.#defaultBook(inst));
     return docs;
@@ -178,6 +175,16 @@ export class DavStore {
   }
 
   /** The default address book exists from the start: it is written the first time anyone asks for it. */
+  /** `_all_docs` of a doctype whose database may not exist yet (nothing was ever written to it): no rows then. */
+  async #allDocs(inst: InstanceRef, doctype: string, opts: Parameters<DocumentStore['allDocs']>[2]): ReturnType<DocumentStore['allDocs']> {
+    try {
+      return await this.store.allDocs(inst, doctype, opts);
+    } catch (err) {
+      if (isNotFound(err)) return { total_rows: 0, offset: 0, rows: [] };
+      throw err;
+    }
+  }
+
   async #defaultBook(inst: InstanceRef): Promise<CollectionDoc> {
     const doc: CollectionDoc = { _id: DEFAULT_ADDRESSBOOK, displayname: 'Contacts', generation: 'default', created_at: new Date().toISOString() };
     try {
@@ -327,19 +334,13 @@ export class DavStore {
   async #listFromIndex(inst: InstanceRef, kind: HomeKind, coll: string, withDocs: boolean): Promise<MemberRow[]> {
     const out: MemberRow[] = [];
     for (const doctype of memberDoctypes(kind)) {
-      const res = await this.store.allDocs(inst, doctype, { ...memberRange(coll), include_docs: withDocs }).catch((err: unknown) => {
-        if (isNotFound(err)) return { rows: [] };
-        throw err;
-      });
+      const res = await this.#allDocs(inst, doctype, { ...memberRange(coll), include_docs: withDocs });
       for (const row of res.rows) {
         if (!row.id || !row.value) continue;
         out.push(rowOf(row.id.slice(coll.length + 1), row.id, doctype, row.value.rev, row.doc as MemberDoc | undefined));
       }
       if (doctype === DOCTYPES.contacts && coll === DEFAULT_ADDRESSBOOK) {
-        const all = await this.store.allDocs(inst, doctype, { include_docs: true }).catch((err: unknown) => {
-          if (isNotFound(err)) return { rows: [] };
-          throw err;
-        });
+        const all = await this.#allDocs(inst, doctype, { include_docs: true });
         for (const row of all.rows) {
           const doc = row.doc as MemberDoc | null | undefined;
           if (!doc || doc._id.includes('/') || doc._id.startsWith('_') || doc.trashed) continue;
@@ -377,10 +378,7 @@ export class DavStore {
     const out = new Map<string, Member>();
     if (wanted.size === 0) return out;
     for (const doctype of memberDoctypes(kind)) {
-      const res = await this.store.allDocs(inst, doctype, { keys: [...wanted.keys()], include_docs: true }).catch((err: unknown) => {
-        if (isNotFound(err)) return { rows: [] };
-        throw err;
-      });
+      const res = await this.#allDocs(inst, doctype, { keys: [...wanted.keys()], include_docs: true });
       for (const row of res.rows) {
         const doc = row.doc as MemberDoc | null | undefined;
         const name = wanted.get(row.key);
@@ -533,10 +531,7 @@ export class DavStore {
 
   /** The DAV groups of a book whose cards name this UID as a member (a book has a few: one range read). */
   async #groupsNaming(inst: InstanceRef, book: string, uid: string): Promise<string[]> {
-    const res = await this.store.allDocs(inst, DOCTYPES.groups, { ...memberRange(book), include_docs: true }).catch((err: unknown) => {
-      if (isNotFound(err)) return { rows: [] };
-      throw err;
-    });
+    const res = await this.#allDocs(inst, DOCTYPES.groups, { ...memberRange(book), include_docs: true });
     const out: string[] = [];
     for (const row of res.rows) {
       const doc = row.doc as MemberDoc | null | undefined;

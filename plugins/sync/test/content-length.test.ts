@@ -60,7 +60,8 @@ t.test('getcontentlength is what GET serves for the same headers, in every answe
   await s.dav('MKCALENDAR', '/sync/calendars/cal/');
   const names = ['bare', 'defined', 'mixed', 'utc'];
   for (const n of names) t.equal((await s.dav('PUT', `/sync/calendars/cal/${n}.ics`, SAMPLES[n], CAL)).status, 201);
-  // A document written before the layout was kept: no `dav.zones`, and a size that is not even the raw one.
+  // A document written before the layout was kept: no `dav.zones`, and only the raw text's size, which need not be
+  // what GET serves for it.
   const store = s.tk.kernel.store;
   const old = SAMPLES.prefixed!;
   await store.put(s.inst, 'io.cozy.calendar.events', { _id: 'cal/old.ics', calendar: 'cal', dav: { collection: 'cal', href: 'old.ics', uid: 'p', raw: old, size: Buffer.byteLength(old), comp: 'VEVENT', first: null, last: null } });
