@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { FILES_DOCTYPE, isCozyError, type AuthService, type RequestAuth, type RequestVerb } from '@cozy-ts/kernel';
+import { FILES_DOCTYPE, isCozyError, type AuthService, type FilesActor, type RequestAuth, type RequestVerb } from '@cozy-ts/kernel';
 import { defineDavError } from '@cozy-ts/dav';
 
 export const WebdavErrors = {
@@ -38,4 +38,9 @@ export async function authorize(auth: AuthService, req: FastifyRequest, realm: s
     if (!who.permissions.allowWholeType(verb, FILES_DOCTYPE)) throw WebdavErrors.forbidden();
   }
   return who;
+}
+
+/** Who the files service records as the author of a change: an app or a konnector by its slug, nobody for the owner. */
+export function filesActor(who: RequestAuth): FilesActor | undefined {
+  return who.kind === 'app' || who.kind === 'konnector' ? { slug: who.subject } : undefined;
 }

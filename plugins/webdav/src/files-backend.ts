@@ -37,7 +37,12 @@ export function md5Hex(doc: FileDoc): string | undefined {
 /** A strong validator that changes with the content (files) or with any change of the entry (directories). */
 export function etagOf(doc: FileDoc): string {
   if (isDir(doc)) return `"${doc._rev}"`;
-  return `"${md5Hex(doc) ?? ''}-${doc.size}"`;
+  return contentEtag(doc.md5sum, doc.size);
+}
+
+/** The validator of one content, current or kept as a version: its MD5 (stored in base64) in hex, and its size. */
+export function contentEtag(md5sum: string | undefined, size: string | number): string {
+  return `"${md5sum ? Buffer.from(md5sum, 'base64').toString('hex') : ''}-${size}"`;
 }
 
 function isStatus(err: unknown, status: number): boolean {

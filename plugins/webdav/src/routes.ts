@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AUTH, CLUSTER, FILES, instanceOf, type RouteOptions } from '@cozy-ts/kernel';
 import { ClusterLockStore, DavCore, mountDav, type ResolvedTree } from '@cozy-ts/dav';
-import { authorize } from './access.ts';
+import { authorize, filesActor } from './access.ts';
 import type { WebdavConfig } from './config.ts';
 import { FilesDavBackend } from './files-backend.ts';
 import { mountUserDav } from './user-mount.ts';
@@ -25,7 +25,7 @@ function filesTree(ctx: RouteOptions<WebdavConfig>['ctx']): { core: DavCore; res
   const resolve = async (req: FastifyRequest): Promise<ResolvedTree> => {
     const inst = instanceOf(req);
     const who = await authorize(auth, req, ctx.config.realm);
-    const actor = who.kind === 'app' || who.kind === 'konnector' ? { slug: who.subject } : undefined;
+    const actor = filesActor(who);
     // One lock namespace per instance: locks bind every mount of the same tree and every process.
     return { backend: new FilesDavBackend(files, inst, actor), namespace: inst.domain, principal: `${who.kind}:${who.subject}` };
   };

@@ -68,8 +68,9 @@ function totalLength(req: FastifyRequest): number | undefined {
 }
 
 /**
- * `/status.php`, OCS, chunked upload v2 (`/remote.php/dav/uploads/`) and the Nextcloud response headers, in the scope
- * of the Nextcloud mounts (before them, so the hooks reach them). `tree` is the Nextcloud files tree.
+ * `/status.php`, OCS, Login Flow v1 and v2, chunked upload v2 (`/remote.php/dav/uploads/`), the trash bin, file
+ * versions and the Nextcloud response headers, in the scope of the Nextcloud mounts (before them, so the hooks reach
+ * them). `tree` is the Nextcloud files tree.
  */
 export async function nextcloudApi(app: FastifyInstance, ctx: Ctx, tree: Tree): Promise<void> {
   addNextcloudHeaders(app);

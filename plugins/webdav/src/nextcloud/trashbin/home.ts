@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { instanceOf, type AuthService, type FilesActor, type InstanceDoc, type RequestAuth } from '@cozy-ts/kernel';
 import { DavErrors, decodeDavPath, destinationUrl, type DavContext, type DavReply, type DavRequest, type ExtraMethodHandler } from '@cozy-ts/dav';
-import { authorize } from '../../access.ts';
+import { authorize, filesActor } from '../../access.ts';
 import { nextcloudUser } from '../identity.ts';
 
 /**
@@ -35,7 +35,7 @@ export async function authorizeHome(auth: AuthService, req: FastifyRequest, real
   const who = await authorize(auth, req, realm);
   const user = userSegment((req.raw.url ?? '/').split('?')[0] as string, base);
   if (user !== nextcloudUser(req, inst).id) throw DavErrors.forbidden('This is another user\'s home');
-  const actor = who.kind === 'app' || who.kind === 'konnector' ? { slug: who.subject } : undefined;
+  const actor = filesActor(who);
   return { inst, who, ...(actor ? { actor } : {}) };
 }
 

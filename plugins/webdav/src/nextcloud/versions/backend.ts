@@ -3,7 +3,7 @@ import {
   isCozyError, isFile, type DocumentStore, type FileVersionDoc, type FilesActor, type FilesService, type InstanceRef, type RegularFileDoc,
 } from '@cozy-ts/kernel';
 import { DavErrors, type ByteRangeSpec, type DavBackend, type DavResource, type DeadProperty } from '@cozy-ts/dav';
-import { etagOf } from '../../files-backend.ts';
+import { contentEtag, etagOf } from '../../files-backend.ts';
 import { StatMemo } from '../../stat-memo.ts';
 import { resolveClientFileId } from '../file-ids.ts';
 
@@ -96,10 +96,9 @@ export class VersionsBackend implements DavBackend {
   }
 
   #versionResource(path: string, file: RegularFileDoc, version: FileVersionDoc, name: string): VersionsResource {
-    const md5 = Buffer.from(version.md5sum, 'base64').toString('hex');
     return {
       path, collection: false, kind: 'version', file, version, name,
-      etag: `"${md5}-${version.size}"`,
+      etag: contentEtag(version.md5sum, version.size),
       lastModified: new Date(version.updated_at),
       contentLength: Number(version.size),
       contentType: file.mime || 'application/octet-stream',
