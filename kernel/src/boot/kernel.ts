@@ -12,6 +12,7 @@ import type { ClusterPorts } from '../cluster/types.ts';
 import { DocEventBus } from '../events/doc-events.ts';
 import { buildHttpServer, type MountedPlugin } from '../http/server.ts';
 import { closeDraining } from '../http/drain.ts';
+import { withTimeout } from '../with-timeout.ts';
 import type { HealthCheck } from '../http/status-routes.ts';
 import { InstanceService } from '../instances/instance-service.ts';
 import type { PluginContext } from '../plugin-api.ts';
@@ -36,16 +37,6 @@ export interface KernelOptions {
 interface RunningPlugin extends MountedPlugin {
   packageName: string;
   started: boolean;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 const uptimeMs = () => Math.round(process.uptime() * 1000);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../with-timeout.ts';
 
 /** How often a closing server looks for connections that went idle since the close began. */
 const SWEEP_MS = 50;
@@ -16,17 +17,10 @@ export async function closeDraining(app: FastifyInstance, boundMs: number): Prom
   const server = app.server;
   const sweep = setInterval(() => server.closeIdleConnections(), SWEEP_MS);
   sweep.unref();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      app.close(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`closing the HTTP server did not finish within ${boundMs} ms`)), boundMs);
-      }),
-    ]);
+    await withTimeout(app.close(), boundMs, 'closing the HTTP server');
   } finally {
     clearInterval(sweep);
-    clearTimeout(timer);
     // Past the bound, a request still running loses its connection rather than keep the process alive.
     server.closeAllConnections();
   }

@@ -174,7 +174,6 @@ export class DavStore {
     }
   }
 
-  /** The default address book exists from the start: it is written the first time anyone asks for it. */
   /** `_all_docs` of a doctype whose database may not exist yet (nothing was ever written to it): no rows then. */
   async #allDocs(inst: InstanceRef, doctype: string, opts: Parameters<DocumentStore['allDocs']>[2]): ReturnType<DocumentStore['allDocs']> {
     try {
@@ -185,6 +184,7 @@ export class DavStore {
     }
   }
 
+  /** The default address book exists from the start: it is written the first time anyone asks for it. */
   async #defaultBook(inst: InstanceRef): Promise<CollectionDoc> {
     const doc: CollectionDoc = { _id: DEFAULT_ADDRESSBOOK, displayname: 'Contacts', generation: 'default', created_at: new Date().toISOString() };
     try {

@@ -1,6 +1,6 @@
 import { statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INSTANCES, VFS, definePlugin, type PluginContext } from '@cozy-ts/kernel';
+import { INSTANCES, VFS, definePlugin, type PluginContext, type PluginHealth } from '@cozy-ts/kernel';
 import { configSchema, defaults, type VfsLocalConfig } from './config.ts';
 import { LocalVfs } from './local-vfs.ts';
 
@@ -12,11 +12,10 @@ const LOW_SPACE_BYTES = 256 * 1024 * 1024;
 
 const backendOf = (ctx: PluginContext<VfsLocalConfig>) => ctx.container.resolve(LocalVfs);
 
-type StorageHealth = { status: 'ok' | 'degraded' | 'down'; detail?: string };
 /** The probe in flight per storage (a process may run several kernels, each with its own root). */
-const probing = new WeakMap<LocalVfs, Promise<StorageHealth>>();
+const probing = new WeakMap<LocalVfs, Promise<PluginHealth>>();
 
-async function probeStorage(vfs: LocalVfs): Promise<StorageHealth> {
+async function probeStorage(vfs: LocalVfs): Promise<PluginHealth> {
   try {
     const root = await vfs.prepare();
     // A real write: access(W_OK) says yes to root on a read-only remount or a file in place of the folder.

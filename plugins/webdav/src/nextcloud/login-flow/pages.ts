@@ -11,13 +11,12 @@ h1{font-size:1.4rem;margin:0 0 .5rem}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}
 button,a.button{font-size:1rem;padding:.65rem 1.25rem;border:0;border-radius:8px;background:#297ef2;color:#fff;cursor:pointer;text-decoration:none}
 button.secondary{background:#e3e9f3;color:#1d2433}`;
+const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
 /**
  * No script at all; the one style block is allowed by its hash; forms post only to ourselves (and, for flow v1,
  * the `nc:` address the grant redirects to, which browsers check form-action against); no framing.
  */
-const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
-
 function csp(allowNc: boolean): string {
   return `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'${allowNc ? ' nc:' : ''}; frame-ancestors 'none'; base-uri 'none'`;
 }
